@@ -34,6 +34,7 @@ enum class Errc {
   bad_encoding,  // invalid base64, UTF-8, percent-encoding or JSON
   incomplete,    // input ended in the middle of something that had to be whole
   limit,         // a configured size or count limit was exceeded
+  setup,         // a local file, folder, key or setting that cannot be used (CLI: exit 2)
 };
 
 // A short stable name for the code ("http_malformed"), for logs and capture files.

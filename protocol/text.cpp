@@ -23,6 +23,7 @@ const char* errc_name(Errc code) {
     case Errc::bad_encoding: return "bad_encoding";
     case Errc::incomplete: return "incomplete";
     case Errc::limit: return "limit";
+    case Errc::setup: return "setup";
   }
   return "unknown";
 }
