@@ -71,6 +71,7 @@ void ConnectRequest::on_connected(int status) {
     return;
   }
   attempt_->set_nodelay(true);
+  attempt_->remember_addresses();
   finish(std::move(attempt_));
 }
 

@@ -1,6 +1,7 @@
 #include "net/loop.h"
 
 #include <cassert>
+#include <csignal>
 #include <cstdlib>
 
 namespace wa::net {
@@ -22,6 +23,10 @@ void Deferred::unlink() {
 }
 
 Loop::Loop() : read_buffer_(new char[kReadBufferSize]) {
+  // A write to a socket the peer has reset raises SIGPIPE, whose default action kills the
+  // process; libuv writes with write(2)/writev(2), which have no MSG_NOSIGNAL, so the signal is
+  // ignored process-wide and the write fails with EPIPE instead, reported on that stream.
+  std::signal(SIGPIPE, SIG_IGN);
   // uv_loop_init fails only when the process is out of file descriptors or memory; nothing
   // useful can run then.
   if (uv_loop_init(&loop_) != 0) std::abort();

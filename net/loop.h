@@ -42,6 +42,7 @@ class Deferred {
 
 class Loop {
  public:
+  // Also sets SIGPIPE to be ignored, process-wide (see loop.cpp).
   Loop();
   // Closes the loop if close() was not called; handles still open then are closed without
   // their owners being told (a leak, but no dangling pointer into freed loop memory).

@@ -22,11 +22,11 @@ namespace wa::net {
 
 struct StreamHandler {
   // Bytes from the peer. The view is valid only during the call: keep a copy if needed.
-  std::function<void(std::string_view bytes)> on_data;
+  std::function<void(std::string_view bytes)> on_data = {};
   // The peer finished sending (TCP FIN, TLS close_notify). Writing may go on (half-close).
-  std::function<void()> on_end;
+  std::function<void()> on_end = {};
   // The stream failed (reset, timeout, TLS error) and is of no further use: close it.
-  std::function<void(const Error& error)> on_error;
+  std::function<void(const Error& error)> on_error = {};
 };
 
 // Runs once the bytes of one write have been handed to the kernel. It is not called when the

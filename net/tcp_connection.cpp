@@ -153,22 +153,16 @@ void TcpConnection::set_nodelay(bool on) {
   if (!closing_) uv_tcp_nodelay(&tcp_, on ? 1 : 0);
 }
 
-std::optional<Address> TcpConnection::peer_address() const {
+void TcpConnection::remember_addresses() {
   sockaddr_storage storage{};
   int length = sizeof storage;
-  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
-    return std::nullopt;
+  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&storage), &length) == 0) {
+    peer_ = Address::from_sockaddr(reinterpret_cast<sockaddr*>(&storage));
   }
-  return Address::from_sockaddr(reinterpret_cast<sockaddr*>(&storage));
-}
-
-std::optional<Address> TcpConnection::local_address() const {
-  sockaddr_storage storage{};
-  int length = sizeof storage;
-  if (uv_tcp_getsockname(&tcp_, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
-    return std::nullopt;
+  length = sizeof storage;
+  if (uv_tcp_getsockname(&tcp_, reinterpret_cast<sockaddr*>(&storage), &length) == 0) {
+    local_ = Address::from_sockaddr(reinterpret_cast<sockaddr*>(&storage));
   }
-  return Address::from_sockaddr(reinterpret_cast<sockaddr*>(&storage));
 }
 
 // Idle timeout. Reads and write completions only record the time (no timer heap operation per

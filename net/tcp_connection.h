@@ -33,8 +33,9 @@ class TcpConnection final : public Stream {
   Loop& loop() const override { return loop_; }
 
   void set_nodelay(bool on);
-  std::optional<Address> peer_address() const;
-  std::optional<Address> local_address() const;
+  // Taken when the connection was established, so still known after the peer has gone.
+  const std::optional<Address>& peer_address() const { return peer_; }
+  const std::optional<Address>& local_address() const { return local_; }
   uint64_t bytes_read() const { return bytes_read_; }
   uint64_t bytes_written() const { return bytes_written_; }
 
@@ -50,6 +51,7 @@ class TcpConnection final : public Stream {
   // For ConnectRequest: starts connecting; `connected` gets the libuv status, unless closed.
   int connect_to(const Address& to, std::function<void(int status)> connected);
 
+  void remember_addresses();
   uv_stream_t* uv_stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
   void submit(WriteRequest* request, const char* data, size_t size);
   void update_reading();
@@ -83,6 +85,8 @@ class TcpConnection final : public Stream {
   WriteCallback shutdown_done_;
   CloseCallback closed_;
   std::optional<Error> pending_error_;
+  std::optional<Address> peer_;
+  std::optional<Address> local_;
 
   uint64_t idle_ms_ = 0;
   uint64_t last_activity_ = 0;

@@ -45,6 +45,7 @@ void TcpListener::on_connection(uv_stream_t* server, int status) {
     return;
   }
   connection->set_nodelay(true);
+  connection->remember_addresses();
   if (self->on_accept_) self->on_accept_(std::move(connection));
 }
 
