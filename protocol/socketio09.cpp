@@ -309,7 +309,12 @@ Result<std::vector<std::string>> decode_payload(std::string_view body, const Lim
 }
 
 Result<std::string> encode_payload(const std::vector<std::string>& frames) {
-  if (frames.size() == 1) return frames[0];
+  // A lone frame goes bare, unless reading it back would differ: an empty body is no frame, and
+  // a body starting with U+FFFD is read as framed. Real frames are neither.
+  if (frames.size() == 1 && !frames[0].empty() &&
+      std::string_view(frames[0]).substr(0, kMarker.size()) != kMarker) {
+    return frames[0];
+  }
   std::string out;
   for (const auto& frame : frames) {
     auto units = wa::text::utf16_length(frame);

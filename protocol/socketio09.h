@@ -139,7 +139,9 @@ const char* error_advice_name(std::string_view index);
 // reported as delivered. An empty body is zero frames. Frames are returned undecoded.
 Result<std::vector<std::string>> decode_payload(std::string_view body, const Limits& limits = {});
 
-// One frame bare, several framed (an empty list gives an empty body), as the server does.
+// One frame bare, several framed (an empty list gives an empty body), as the server does; a
+// lone frame that is empty or starts with U+FFFD (no valid frame does) is framed, so that it
+// reads back as itself.
 // Fails (Errc::sio09_malformed) when a framed frame is not valid UTF-8: its length is undefined.
 Result<std::string> encode_payload(const std::vector<std::string>& frames);
 

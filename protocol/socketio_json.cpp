@@ -1,5 +1,6 @@
 #include "protocol/socketio_json.h"
 
+#include <cmath>
 #include <cstddef>
 #include <exception>
 #include <unordered_map>
@@ -26,7 +27,15 @@ class Builder {
   bool boolean(bool v) { return put(Json(v)); }
   bool number_integer(number_integer_t v) { return put(Json(v)); }
   bool number_unsigned(number_unsigned_t v) { return put(Json(v)); }
-  bool number_float(number_float_t v, const string_t&) { return put(Json(v)); }
+  bool number_float(number_float_t v, const string_t&) {
+    // 1e400: JavaScript reads Infinity and writes it back as null, so the value would change
+    // shape on its way through; refuse it instead.
+    if (!std::isfinite(v)) {
+      out_of_range_ = true;
+      return false;
+    }
+    return put(Json(v));
+  }
   bool string(string_t& v) { return put(Json(std::move(v))); }
   bool binary(binary_t&) { return false; }  // JSON text has no binary values
 
@@ -61,6 +70,7 @@ class Builder {
   }
 
   bool too_deep() const { return too_deep_; }
+  bool out_of_range() const { return out_of_range_; }
   size_t position() const { return position_; }
   const std::string& detail() const { return detail_; }
   Json take() { return std::move(root_); }
@@ -116,6 +126,7 @@ class Builder {
   Json root_;
   std::vector<Frame> stack_;
   bool too_deep_ = false;
+  bool out_of_range_ = false;
   size_t position_ = 0;
   std::string detail_;
 };
@@ -134,6 +145,7 @@ Result<Json> parse_json(std::string_view text, Errc malformed, size_t max_depth)
   if (builder.too_deep()) {
     return fail(Errc::limit, "JSON nested deeper than " + std::to_string(max_depth));
   }
+  if (builder.out_of_range()) return fail(malformed, "JSON number out of range");
   if (!ok) {
     return fail(malformed,
                 "invalid JSON at byte " + std::to_string(builder.position()) +

@@ -31,8 +31,9 @@ inline constexpr size_t kDefaultMaxJsonDepth = 128;
 
 // Parses one JSON text (RFC 8259; surrounding whitespace allowed, nothing after it). Strings
 // must be valid UTF-8 and \u escapes well-formed (a lone surrogate escape is rejected, unlike
-// JavaScript). On failure the code is `malformed` (or Errc::limit for the depth) and the reason
-// names the byte offset.
+// JavaScript), and a number too large for a double is refused (JavaScript would read Infinity
+// and write it back as null). On failure the code is `malformed` (or Errc::limit for the depth) and
+// the reason names the byte offset.
 Result<Json> parse_json(std::string_view text, Errc malformed,
                         size_t max_depth = kDefaultMaxJsonDepth);
 

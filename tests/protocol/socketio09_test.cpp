@@ -265,6 +265,9 @@ TEST_CASE("a single frame comes bare; an empty body is no frames") {
   REQUIRE(none.ok());
   CHECK(none->empty());
   CHECK(*encode_payload({}) == "");
+  // A lone frame that would not read back bare is framed.
+  CHECK(*encode_payload({""}) == kFffd + "0" + kFffd);
+  CHECK(*decode_payload(*encode_payload({kFffd})) == std::vector<std::string>{kFffd});
   // A bare frame may hold U+FFFD further on.
   auto odd = decode_payload("3:::" + kFffd);
   REQUIRE(odd.ok());

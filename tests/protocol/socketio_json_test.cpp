@@ -49,8 +49,8 @@ TEST_CASE("JSON with many members parses in linear time") {
 }
 
 TEST_CASE("JSON failures carry the caller's code, depth is a limit") {
-  for (const char* bad : {"", "[", "[1,]", "{\"a\"}", "nul", "1 2", "\"\\ud83d\"", "'x'",
-                          "[\"\xff\"]", "{\"a\":1}x"}) {
+  for (const char* bad : {"", "[", "[1,]", "[1e400]", "-1e999", "{\"a\"}", "nul", "1 2",
+                          "\"\\ud83d\"", "'x'", "[\"\xff\"]", "{\"a\":1}x"}) {
     CAPTURE(bad);
     auto v = parse_json(bad, Errc::sio09_malformed);
     REQUIRE_FALSE(v.ok());
