@@ -27,4 +27,20 @@ const char* to_string(CookieKind k) {
   return k == CookieKind::set ? "set" : "sent";
 }
 
+const char* to_string(NoiseKind k) {
+  switch (k) {
+    case NoiseKind::header:
+      return "header";
+    case NoiseKind::json_pointer:
+      return "json_pointer";
+    case NoiseKind::regex:
+      return "regex";
+  }
+  return "header";
+}
+
+const char* to_string(RuleOrigin o) {
+  return o == RuleOrigin::calibrate ? "calibrate" : "user";
+}
+
 }  // namespace wa::store

@@ -196,6 +196,28 @@ struct CookieEvent {
   bool operator==(const CookieEvent&) const = default;
 };
 
+// What may differ between a recording and a replay of it (DESIGN.md, replayer: matching).
+enum class NoiseKind : std::uint8_t {
+  header,        // a header name, compared case-insensitively
+  json_pointer,  // an RFC 6901 pointer into a JSON body or Socket.IO arguments
+  regex,         // a regular expression over text bodies and frames
+};
+enum class RuleOrigin : std::uint8_t { calibrate, user };
+
+const char* to_string(NoiseKind k);
+const char* to_string(RuleOrigin o);
+
+struct NoiseRule {
+  Id id = 0;
+  std::optional<Id> recording_id;  // unset: applies to every recording of the file
+  std::string scope = "*";         // "*", an endpoint "GET /api/items", or "event chat"
+  NoiseKind kind = NoiseKind::header;
+  std::string pattern;
+  RuleOrigin origin = RuleOrigin::calibrate;
+  Micros created_us = 0;
+  bool operator==(const NoiseRule&) const = default;
+};
+
 // What the proxy's event loop hands to the writer thread.
 using CaptureEvent = std::variant<Connection, ConnectionClosed, Exchange, WsMessage, EioSession,
                                   SocketPacket, CookieEvent>;

@@ -138,6 +138,19 @@ CREATE TABLE cookies (
 CREATE INDEX cookies_by_recording ON cookies(recording_id);
 CREATE INDEX cookies_by_exchange ON cookies(exchange_id);
 
+-- Since v2. What may differ between a recording and its replay (DESIGN.md, replayer:
+-- matching): learned by `replay --calibrate` or written by hand.
+CREATE TABLE noise_rules (
+  id            INTEGER PRIMARY KEY,
+  recording_id  INTEGER REFERENCES recordings(id), -- NULL: every recording in the file
+  scope         TEXT NOT NULL,           -- '*', an endpoint 'GET /api/items', 'event chat'
+  kind          TEXT NOT NULL CHECK (kind IN ('header', 'json_pointer', 'regex')),
+  pattern       TEXT NOT NULL,           -- header name, RFC 6901 JSON pointer, or regex
+  origin        TEXT NOT NULL CHECK (origin IN ('calibrate', 'user')),
+  created_us    INTEGER NOT NULL
+);
+CREATE INDEX noise_rules_by_recording ON noise_rules(recording_id);
+
 -- Every Socket.IO event of every recording in capture order, whatever carried it.
 CREATE VIEW socketio_events AS
 SELECT p.recording_id, p.id AS packet_id, p.time_us, p.direction, p.transport,
@@ -169,4 +182,4 @@ ORDER BY r.id;
 
 -- 'WAcp' (Work Already capture); user_version is the schema version (storage/schema.h).
 PRAGMA application_id = 1463903088;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

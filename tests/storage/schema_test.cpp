@@ -1,0 +1,165 @@
+#include "storage/schema.h"
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <map>
+#include <regex>
+
+#include "storage/database.h"
+#include "storage/noise_rules.h"
+#include "storage/reader.h"
+#include "tests/storage/sample.h"
+
+using namespace wa::store;
+using namespace wa::store::testing;
+
+namespace {
+
+const std::string kFixtures = WA_SOURCE_DIR "/tests/storage/fixtures";
+
+// name -> CREATE statement without comments and with whitespace collapsed, for every table,
+// index and view: two files with equal maps have the same schema, CHECKs and defaults included.
+std::map<std::string, std::string> schema_of(const std::string& path) {
+  std::map<std::string, std::string> out;
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db,
+                             "SELECT type || ' ' || name, sql FROM sqlite_schema WHERE sql IS "
+                             "NOT NULL",
+                             -1, &stmt, nullptr) == SQLITE_OK);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    std::string sql = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+    sql = std::regex_replace(sql, std::regex("--[^\n]*"), "");
+    sql = std::regex_replace(sql, std::regex("\\s+"), " ");
+    sql = std::regex_replace(sql, std::regex(" ?([(),]) ?"), "$1");
+    out[reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))] = sql;
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+std::int64_t pragma(const std::string& path, const char* name) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  std::string sql = std::string("PRAGMA ") + name;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  std::int64_t v = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return v;
+}
+
+std::string copy_fixture(const ScratchDir& dir, const std::string& name) {
+  std::string to = dir.file(name);
+  std::filesystem::copy_file(kFixtures + "/" + name, to);
+  std::filesystem::permissions(
+      to, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  return to;
+}
+
+}  // namespace
+
+TEST_CASE("schema.sql sets the application id and the version the code expects") {
+  ScratchDir dir;
+  std::string path = dir.file("fresh.sqlite");
+  REQUIRE(open_capture(path, Access::write).ok());
+  CHECK(pragma(path, "application_id") == kApplicationId);
+  CHECK(pragma(path, "user_version") == kSchemaVersion);
+  CHECK(schema_sql().find("PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";") !=
+        std::string_view::npos);
+  auto schema = schema_of(path);
+  for (const char* table : {"recordings", "connections", "exchanges", "ws_messages", "eio_sessions",
+                            "socket_packets", "socket_attachments", "cookies", "noise_rules"}) {
+    CHECK_MESSAGE(schema.count(std::string("table ") + table), table);
+  }
+  for (const char* view : {"socketio_events", "exchange_cookies", "recording_counts"}) {
+    CHECK_MESSAGE(schema.count(std::string("view ") + view), view);
+  }
+}
+
+TEST_CASE("migration steps are ordered and end at the current version") {
+  auto steps = migrations();
+  REQUIRE(steps.size() == static_cast<size_t>(kSchemaVersion - 1));
+  for (size_t i = 0; i < steps.size(); ++i) {
+    CHECK(steps[i].from == static_cast<int>(i) + 1);
+    CHECK_FALSE(steps[i].what.empty());
+  }
+}
+
+TEST_CASE("the v1 fixture migrates to exactly the current schema and keeps its rows") {
+  ScratchDir dir;
+  std::string old = copy_fixture(dir, "v1.sqlite");
+  REQUIRE(pragma(old, "user_version") == 1);
+  auto before = CaptureReader::open(old);  // opening migrates
+  REQUIRE_MESSAGE(before.ok(), before.error().why);
+  CHECK(pragma(old, "user_version") == kSchemaVersion);
+
+  std::string fresh = dir.file("fresh.sqlite");
+  REQUIRE(open_capture(fresh, Access::write).ok());
+  CHECK(schema_of(old) == schema_of(fresh));
+
+  auto list = before->recordings();
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 2);
+  CHECK((*list)[0].recording.name == "login-chat");
+  CHECK((*list)[0].exchanges == 3);
+  CHECK((*list)[0].ws_messages == 7);
+  CHECK((*list)[0].socket_events == 3);
+  CHECK_FALSE((*list)[1].recording.ended_us);
+
+  auto data = before->load(1);
+  REQUIRE_MESSAGE(data.ok(), data.error().why);
+  REQUIRE(data->exchanges.size() == 3);
+  CHECK(data->exchanges[0].request_headers[2].name == "Xlatin1");  // base64 pair, decoded
+  CHECK(data->exchanges[0].request_headers[2].value == std::string("caf\xe9", 4));
+  CHECK(data->exchanges[1].response_body.bytes.substr(0, 7) == "0{\"sid\"");
+  CHECK(data->packets.back().attachments == std::vector<std::string>{"\x01\x02\x03\xff"});
+  CHECK(data->cookies.size() == 2);
+  auto big = before->exchange(4);
+  REQUIRE(big.ok());
+  CHECK(big->response_body.truncated());
+  CHECK(big->response_body.full_length == 1048576);
+
+  // And what v2 added works on the migrated file.
+  NoiseRule rule;
+  rule.kind = NoiseKind::header;
+  rule.pattern = "Date";
+  REQUIRE(replace_noise_rules(before->database(), 1, RuleOrigin::calibrate, {rule}).ok());
+  CHECK(load_noise_rules(before->database(), 1)->size() == 1);
+}
+
+TEST_CASE("a read-only old file is refused with a way out, not half-migrated") {
+  ScratchDir dir;
+  std::string old = copy_fixture(dir, "v1.sqlite");
+  std::filesystem::permissions(old, std::filesystem::perms::owner_read);
+  if (::access(old.c_str(), W_OK) == 0) {
+    MESSAGE("running as root: read-only files are writable, nothing to check");
+    return;
+  }
+  auto r = CaptureReader::open(old);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().why.find("must be migrated, but it is read-only") != std::string::npos);
+  CHECK(pragma(old, "user_version") == 1);
+}
+
+TEST_CASE("a capture file made by the sqlite3 shell from schema.sql is accepted") {
+  ScratchDir dir;
+  std::string path = dir.file("shell.sqlite");
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  std::string sql(schema_sql());
+  REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto reader = CaptureReader::open(path);
+  REQUIRE_MESSAGE(reader.ok(), reader.error().why);
+  CHECK(reader->recordings()->empty());
+  auto latest = reader->find_recording("");
+  REQUIRE_FALSE(latest.ok());
+  CHECK(latest.error().why == path + ": holds no recordings");
+}
