@@ -228,17 +228,23 @@ Result<std::string> encode_packet(Version version, const Packet& packet) {
 Result<Packet> decode_ws_message(Version version, std::string_view payload, bool binary,
                                  const Limits& limits) {
   if (!binary) return decode_packet(version, payload, limits);
-  if (payload.size() > limits.max_packet + 1 || payload.size() > limits.max_payload) {
-    return fail(Errc::limit, "binary message over the size limit");
+  if (payload.size() > limits.max_payload) {
+    return fail(Errc::limit, "binary message over the payload size limit");
   }
-  if (version == Version::v4) {
-    return Packet{PacketType::message, std::string(payload), true};
+  Packet packet{PacketType::message, {}, true};
+  if (version == Version::v3) {
+    // v3 prefixes the raw type byte (04 for message).
+    if (payload.empty()) return malformed("v3 binary message has no type byte");
+    auto type = static_cast<unsigned char>(payload[0]);
+    if (type > 6) return malformed("v3 binary message type byte is not 0-6");
+    packet.type = static_cast<PacketType>(type);
+    payload.remove_prefix(1);
   }
-  // v3 prefixes the raw type byte (04 for message).
-  if (payload.empty()) return malformed("v3 binary message has no type byte");
-  auto type = static_cast<unsigned char>(payload[0]);
-  if (type > 6) return malformed("v3 binary message type byte is not 0-6");
-  return Packet{static_cast<PacketType>(type), std::string(payload.substr(1)), true};
+  if (payload.size() > limits.max_packet) {
+    return fail(Errc::limit, "binary packet over the packet size limit");
+  }
+  packet.data = std::string(payload);
+  return packet;
 }
 
 Result<WsMessage> encode_ws_message(Version version, const Packet& packet) {
