@@ -1,0 +1,591 @@
+#include "protocol/http1.h"
+
+#include <algorithm>
+#include <string>
+
+#include "protocol/text.h"
+
+namespace wa::http {
+
+namespace {
+
+// Request methods that change how a response is framed (RFC 9112 §6.3 rules 1 and 2).
+constexpr uint8_t kOtherMethod = 0;
+constexpr uint8_t kHeadMethod = 1;
+constexpr uint8_t kConnectMethod = 2;
+
+bool is_ows(char c) {
+  return c == ' ' || c == '\t';
+}
+
+void trim_trailing_ows(std::string& s) {
+  while (!s.empty() && is_ows(s.back()))
+    s.pop_back();
+}
+
+// llhttp's reasons start with a capital and carry no period; ours are lower-case.
+std::string lower_first(const char* reason) {
+  std::string out = reason != nullptr && *reason != '\0' ? reason : "malformed message";
+  if (out[0] >= 'A' && out[0] <= 'Z') out[0] = static_cast<char>(out[0] - 'A' + 'a');
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string_view> find_header(const Headers& headers, std::string_view name) {
+  for (const auto& h : headers) {
+    if (text::iequals(h.name, name)) return std::string_view(h.value);
+  }
+  return std::nullopt;
+}
+
+bool has_token(const Headers& headers, std::string_view name, std::string_view token) {
+  for (const auto& h : headers) {
+    if (!text::iequals(h.name, name)) continue;
+    std::string_view rest = h.value;
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      std::string_view element = text::trim(rest.substr(0, comma));
+      if (text::iequals(element, token)) return true;
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+// Trampolines from llhttp's C callbacks to the Parser that owns the llhttp_t (parser->data).
+struct Callbacks {
+  static Parser& self(llhttp_t* p) { return *static_cast<Parser*>(p->data); }
+
+  static int message_begin(llhttp_t* p) { return self(p).on_message_begin(); }
+  static int url(llhttp_t* p, const char* at, size_t n) {
+    return self(p).on_span(&self(p).head_.target, at, n);
+  }
+  static int status(llhttp_t* p, const char* at, size_t n) {
+    return self(p).on_span(&self(p).head_.reason, at, n);
+  }
+  static int header_field(llhttp_t* p, const char* at, size_t n) {
+    return self(p).on_header_field(at, n);
+  }
+  static int header_field_complete(llhttp_t* p) { return self(p).on_header_field_complete(); }
+  static int header_value(llhttp_t* p, const char* at, size_t n) {
+    return self(p).on_header_value(at, n);
+  }
+  static int header_value_complete(llhttp_t* p) { return self(p).on_header_value_complete(); }
+  static int headers_complete(llhttp_t* p) { return self(p).on_headers_complete(); }
+  static int body(llhttp_t* p, const char* at, size_t n) { return self(p).on_body(at, n); }
+  static int message_complete(llhttp_t* p) { return self(p).on_message_complete(); }
+
+  static llhttp_settings_t make() {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_message_begin = message_begin;
+    s.on_url = url;
+    s.on_status = status;
+    s.on_header_field = header_field;
+    s.on_header_field_complete = header_field_complete;
+    s.on_header_value = header_value;
+    s.on_header_value_complete = header_value_complete;
+    s.on_headers_complete = headers_complete;
+    s.on_body = body;
+    s.on_message_complete = message_complete;
+    return s;
+  }
+};
+
+namespace {
+// A constant table of function pointers, shared by every parser (llhttp keeps a pointer to it).
+const llhttp_settings_t kSettings = Callbacks::make();
+}  // namespace
+
+Parser::Parser(Role role, Limits limits) : role_(role), limits_(limits) {
+  llhttp_init(&parser_, role == Role::request ? HTTP_REQUEST : HTTP_RESPONSE, &kSettings);
+  parser_.data = this;
+  if (role == Role::response) {
+    // RFC 9112 §6.3 rule 3: in a response, Transfer-Encoding overrides Content-Length; browsers
+    // read such responses, only requests must be refused (§6.3, §11.2).
+    llhttp_set_lenient_chunked_length(&parser_, 1);
+    // Browsers accept LF-only lines (§2.2 allows it), control bytes in field values, whitespace
+    // before the colon (removed below, as §5.1 asks of proxies) and after the status line.
+    llhttp_set_lenient_headers(&parser_, 1);
+  }
+}
+
+void Parser::expect_response_to(std::string_view method) {
+  uint8_t kind = kOtherMethod;
+  if (method == "HEAD") kind = kHeadMethod;
+  if (method == "CONNECT") kind = kConnectMethod;
+  expected_.push_back(kind);
+}
+
+void Parser::resume_after_upgrade() {
+  if (!upgraded_) return;
+  upgraded_ = false;
+  llhttp_resume_after_upgrade(&parser_);
+}
+
+bool Parser::in_message() const {
+  return !in_head_ || message_begun_ || swallow_ > 0;
+}
+
+Failure Parser::record(Errc code, std::string why, size_t at) {
+  if (!failure_) {
+    failure_ = fail(code, std::move(why));
+    error_offset_ = at;
+    error_position_ = base_ + at;
+  }
+  return *failure_;
+}
+
+Failure Parser::failure_from_llhttp(llhttp_errno_t err, size_t at) {
+  std::string why = lower_first(llhttp_get_error_reason(&parser_));
+  Errc code = Errc::http_malformed;
+  switch (err) {
+    case HPE_UNEXPECTED_CONTENT_LENGTH:  // a second Content-Length, or one with Transfer-Encoding
+    case HPE_INVALID_TRANSFER_ENCODING:  // chunked not last in a request (RFC 9112 §6.3 rule 4)
+      code = Errc::http_smuggling;
+      break;
+    case HPE_PAUSED_H2_UPGRADE:
+      why = "HTTP/2 connection preface on an HTTP/1.1 connection";
+      break;
+    default:
+      break;
+  }
+  return record(code, std::move(why), at);
+}
+
+// Our own rules on the bytes before `at` in the current buffer: the header section limit, and
+// for requests the strict line endings. The first rule broken, in stream order, is recorded.
+bool Parser::check_until(size_t at) {
+  if (failure_) return false;
+  if (in_head_ && base_ + at - head_start_ > limits_.max_head_bytes) {
+    uint64_t limit = head_start_ + limits_.max_head_bytes;
+    size_t lim = limit > base_ + cursor_ ? static_cast<size_t>(limit - base_) : cursor_;
+    if (!scan_request_bytes(lim)) return false;
+    record(Errc::http_header_too_large,
+           "header section over " + std::to_string(limits_.max_head_bytes) + " bytes", lim);
+    return false;
+  }
+  return scan_request_bytes(at);
+}
+
+// Requests, every byte outside body data: lines end in CRLF, never a bare CR or LF (RFC 9112
+// §2.2); no line starts with whitespace, which would be obs-fold (§5.2); chunk data is followed
+// by CRLF (§7.1), which llhttp 8 does not check. Different readings of these are how requests
+// are smuggled past a proxy (§11.2), so a request parsed here means one thing only.
+bool Parser::scan_request_bytes(size_t at) {
+  if (role_ == Role::response || at <= cursor_) {
+    cursor_ = std::max(cursor_, at);
+    return true;
+  }
+  for (size_t i = cursor_; i < at; ++i) {
+    char c = data_[i];
+    if (crlf_expected_ > 0) {
+      if (c != (crlf_expected_ == 2 ? '\r' : '\n')) {
+        cursor_ = i;
+        record(Errc::http_smuggling, "chunk data not followed by CRLF", i);
+        return false;
+      }
+      if (--crlf_expected_ == 0) line_start_ = true;
+      continue;
+    }
+    const char* why = nullptr;
+    if (prev_cr_ && c != '\n') why = "bare CR";
+    if (!prev_cr_ && c == '\n') why = "bare LF";
+    if (line_start_ && is_ows(c)) why = "obs-fold (a line starting with whitespace)";
+    if (why != nullptr) {
+      cursor_ = i;
+      record(Errc::http_malformed, why, i);
+      return false;
+    }
+    prev_cr_ = c == '\r';
+    line_start_ = c == '\n';
+  }
+  cursor_ = at;
+  return true;
+}
+
+int Parser::on_message_begin() {
+  message_begun_ = true;
+  head_ = Head{};
+  trailers_.clear();
+  field_open_ = false;
+  body_bytes_ = 0;
+  extra_bytes_ = 0;
+  host_count_ = 0;
+  dup_content_length_ = false;
+  return HPE_OK;
+}
+
+// Pieces of the start line and of field names and values, appended as they arrive; every piece
+// is checked against the limits before it is kept, so hostile input cannot grow memory.
+int Parser::on_span(std::string* into, const char* at, size_t length) {
+  size_t end = static_cast<size_t>(at - data_) + length;
+  if (!check_until(end)) return HPE_USER;
+  if (!in_head_) {
+    if (extra_bytes_ + length > limits_.max_head_bytes) {
+      record(Errc::http_header_too_large,
+             "trailer section over " + std::to_string(limits_.max_head_bytes) + " bytes",
+             static_cast<size_t>(at - data_) + (limits_.max_head_bytes - extra_bytes_));
+      return HPE_USER;
+    }
+    extra_bytes_ += length;
+  }
+  into->append(at, length);
+  return HPE_OK;
+}
+
+int Parser::on_header_field(const char* at, size_t length) {
+  Headers& list = in_head_ ? head_.headers : trailers_;
+  if (!field_open_) {
+    size_t start = static_cast<size_t>(at - data_);
+    if (!check_until(start)) return HPE_USER;
+    if (list.size() >= limits_.max_headers) {
+      record(Errc::http_too_many_headers,
+             "more than " + std::to_string(limits_.max_headers) +
+                 (in_head_ ? " header fields" : " trailer fields"),
+             start);
+      return HPE_USER;
+    }
+    if (!in_head_) {
+      // Each trailer field also costs ": " and CRLF on the wire.
+      if (extra_bytes_ + 4 > limits_.max_head_bytes) {
+        record(Errc::http_header_too_large,
+               "trailer section over " + std::to_string(limits_.max_head_bytes) + " bytes", start);
+        return HPE_USER;
+      }
+      extra_bytes_ += 4;
+    }
+    list.emplace_back();
+    field_open_ = true;
+  }
+  return on_span(&list.back().name, at, length);
+}
+
+int Parser::on_header_field_complete() {
+  field_open_ = false;
+  Headers& list = in_head_ ? head_.headers : trailers_;
+  if (list.empty()) return HPE_OK;
+  std::string& name = list.back().name;
+  if (role_ == Role::request) {
+    // RFC 9112 §5.1: a server MUST reject whitespace between the field name and the colon.
+    if (std::any_of(name.begin(), name.end(), is_ows)) {
+      callback_failure_ = fail(Errc::http_malformed, "whitespace before the colon of a field");
+      return HPE_USER;
+    }
+    if (in_head_ && text::iequals(name, "host")) ++host_count_;
+    return HPE_OK;
+  }
+  trim_trailing_ows(name);
+  // Browsers accept a repeated Content-Length with the same value (RFC 9110 §8.6 allows it);
+  // llhttp refuses any repeat. Hide the first one from llhttp and compare once the value is in.
+  if (in_head_ && text::iequals(name, "content-length") &&
+      (parser_.flags & F_CONTENT_LENGTH) != 0) {
+    first_content_length_ = parser_.content_length;
+    parser_.flags = static_cast<uint16_t>(parser_.flags & ~F_CONTENT_LENGTH);
+    parser_.content_length = 0;
+    dup_content_length_ = true;
+  }
+  return HPE_OK;
+}
+
+int Parser::on_header_value(const char* at, size_t length) {
+  Headers& list = in_head_ ? head_.headers : trailers_;
+  if (list.empty()) return HPE_OK;
+  return on_span(&list.back().value, at, length);
+}
+
+int Parser::on_header_value_complete() {
+  Headers& list = in_head_ ? head_.headers : trailers_;
+  if (!list.empty()) trim_trailing_ows(list.back().value);
+  if (dup_content_length_) {
+    dup_content_length_ = false;
+    if (parser_.content_length != first_content_length_) {
+      callback_failure_ = fail(Errc::http_smuggling, "conflicting Content-Length values");
+      return HPE_USER;
+    }
+  }
+  return HPE_OK;
+}
+
+int Parser::on_headers_complete() {
+  field_open_ = false;
+  if (role_ == Role::request) {
+    bool http11 = parser_.http_major == 1 && parser_.http_minor >= 1;
+    // RFC 9112 §3.2: more than one Host, or none in HTTP/1.1, is a 400.
+    if (host_count_ > 1) {
+      callback_failure_ = fail(Errc::http_malformed, "more than one Host field");
+      return HPE_USER;
+    }
+    if (host_count_ == 0 && http11) {
+      callback_failure_ = fail(Errc::http_malformed, "no Host field in an HTTP/1.1 request");
+      return HPE_USER;
+    }
+    // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
+    if ((parser_.flags & F_TRANSFER_ENCODING) != 0 && !http11) {
+      callback_failure_ = fail(Errc::http_smuggling, "Transfer-Encoding in an HTTP/1.0 request");
+      return HPE_USER;
+    }
+  } else {
+    decide_response_framing();
+  }
+  // Stop here so that feed() learns where the head ends and can check it before it is given
+  // out. Resuming enters llhttp__after_headers_complete, as returning 0 would; the flags set by
+  // decide_response_framing() stand in for returning 1 or 2 (see llhttp.h, on_headers_complete).
+  pending_ = Pending::head;
+  return HPE_PAUSED;
+}
+
+// RFC 9112 §6.3 rules 1 and 2: 1xx, 204 and 304 responses and answers to HEAD have no body,
+// whatever their fields say; a 101, or a 2xx answer to CONNECT, ends HTTP on the connection.
+void Parser::decide_response_framing() {
+  int status = parser_.status_code;
+  bool interim = status >= 100 && status < 200 && status != 101;
+  uint8_t method = expected_.empty() ? kOtherMethod : expected_.front();
+  if (!interim && !expected_.empty()) expected_.pop_front();
+  bool upgrade = status == 101 || (method == kConnectMethod && status / 100 == 2);
+  bool no_body = upgrade || interim || status == 204 || status == 304 || method == kHeadMethod;
+  parser_.upgrade = upgrade ? 1 : 0;
+  if (no_body) parser_.flags = static_cast<uint16_t>(parser_.flags | F_SKIPBODY);
+}
+
+Flow Parser::deliver_head(size_t at) {
+  if (!check_until(at)) return Flow::pause;
+  in_head_ = false;
+  Head& h = head_;
+  h.head_bytes = base_ + at - head_start_;
+  h.version = {parser_.http_major, parser_.http_minor};
+  if (role_ == Role::request) {
+    h.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+    h.expect_continue = has_token(h.headers, "expect", "100-continue");
+  } else {
+    h.status = parser_.status_code;
+  }
+  uint16_t flags = parser_.flags;
+  bool has_length = (flags & F_CONTENT_LENGTH) != 0;
+  if (has_length) h.content_length = parser_.content_length;
+  h.upgrade = parser_.upgrade != 0;
+  // The same decisions as llhttp__after_headers_complete (llhttp's http.c).
+  bool has_body = (flags & F_CHUNKED) != 0 || parser_.content_length > 0;
+  if ((flags & F_SKIPBODY) != 0 || (h.upgrade && (parser_.method == HTTP_CONNECT || !has_body))) {
+    h.framing = Framing::none;
+  } else if ((flags & F_CHUNKED) != 0) {
+    h.framing = Framing::chunked;
+  } else if ((flags & F_TRANSFER_ENCODING) != 0 || (!has_length && role_ == Role::response)) {
+    h.framing = Framing::until_close;
+  } else {
+    h.framing = has_length ? Framing::length : Framing::none;
+  }
+  h.keep_alive = llhttp_should_keep_alive(&parser_) != 0;
+  if (h.framing == Framing::length && parser_.content_length > limits_.max_body_bytes) {
+    record(Errc::http_body_too_large,
+           "Content-Length over " + std::to_string(limits_.max_body_bytes) + " bytes", at);
+    return Flow::pause;
+  }
+  // eventlet sends 204/304 responses with Transfer-Encoding: chunked and an empty chunked body;
+  // it is skipped before the next response (see swallow_empty_chunked).
+  swallow_ = role_ == Role::response && h.framing == Framing::none && !h.upgrade &&
+                     (flags & F_CHUNKED) != 0
+                 ? -2
+                 : -1;
+  return sink_->on_head(h);
+}
+
+int Parser::on_body(const char* at, size_t length) {
+  // llhttp ends an open span at the end of every execute, so empty pieces happen.
+  if (length == 0) return HPE_OK;
+  size_t start = static_cast<size_t>(at - data_);
+  if (!check_until(start)) return HPE_USER;
+  cursor_ = start + length;
+  if (head_.framing == Framing::chunked && parser_.content_length == 0) {
+    crlf_expected_ = 2;  // this chunk's data is complete
+  } else {
+    line_start_ = true;
+    prev_cr_ = false;
+  }
+  uint64_t room = limits_.max_body_bytes - body_bytes_;
+  if (length > room) {
+    if (room > 0) sink_->on_body(std::string_view(at, static_cast<size_t>(room)));
+    body_bytes_ += room;
+    record(Errc::http_body_too_large,
+           "body over " + std::to_string(limits_.max_body_bytes) + " bytes",
+           start + static_cast<size_t>(room));
+    return HPE_USER;
+  }
+  body_bytes_ += length;
+  sink_->on_body(std::string_view(at, length));
+  return HPE_OK;
+}
+
+int Parser::on_message_complete() {
+  if (finishing_) {
+    pending_ = Pending::message_end;
+    return HPE_OK;
+  }
+  pending_ = Pending::message_end;
+  return HPE_PAUSED;
+}
+
+Flow Parser::deliver_message_end(size_t at) {
+  if (!check_until(at)) return Flow::pause;
+  bool interim = role_ == Role::response && head_.status < 200 && !head_.upgrade;
+  in_head_ = true;
+  message_begun_ = false;
+  head_start_ = base_ + at;
+  line_start_ = true;
+  prev_cr_ = false;
+  if (swallow_ == -2) swallow_ = 0;
+  if (!head_.keep_alive && !head_.upgrade && !interim) closed_ = true;
+  if (!trailers_.empty()) sink_->on_trailers(trailers_);
+  return sink_->on_message_end();
+}
+
+// After a bodiless response that declared Transfer-Encoding: chunked, an empty chunked body
+// ("0" CRLF CRLF, LF-only allowed as in any response) is skipped, so the next response parses.
+// Anything else that does not start with "0" is left for the next response.
+size_t Parser::swallow_empty_chunked(size_t pos) {
+  while (pos < size_ && swallow_ >= 0) {
+    char c = data_[pos];
+    switch (swallow_) {
+      case 0:
+        if (c != '0') {
+          swallow_ = -1;
+          return pos;
+        }
+        swallow_ = 1;
+        break;
+      case 1:
+      case 3:
+        if (c == '\r' || c == '\n') {
+          swallow_ += c == '\r' ? 1 : 2;
+          break;
+        }
+        record(Errc::http_malformed, "a body after a response that cannot have one", pos);
+        return pos;
+      default:  // 2, 4: after CR
+        if (c == '\n') {
+          ++swallow_;
+          break;
+        }
+        record(Errc::http_malformed, "a body after a response that cannot have one", pos);
+        return pos;
+    }
+    ++pos;
+    if (swallow_ == 5) {
+      swallow_ = -1;
+      head_start_ = base_ + pos;
+    }
+  }
+  return pos;
+}
+
+Result<size_t> Parser::feed(std::string_view bytes, Sink& sink) {
+  if (failure_) return *failure_;
+  if (upgraded_) return size_t{0};
+  if (closed_) {
+    base_ += bytes.size();
+    return bytes.size();
+  }
+  static constexpr char kNothing[1] = {0};
+  data_ = bytes.empty() ? kNothing : bytes.data();
+  size_ = bytes.size();
+  paused_ = false;
+  sink_ = &sink;
+  cursor_ = 0;
+  size_t pos = 0;
+  for (;;) {
+    if (closed_) {
+      pos = size_;
+      break;
+    }
+    if (swallow_ >= 0) {
+      pos = swallow_empty_chunked(pos);
+      cursor_ = pos;
+      if (failure_) break;
+      if (swallow_ >= 0) break;  // the rest of "0\r\n\r\n" is still to come
+    }
+    llhttp_errno_t err = llhttp_execute(&parser_, data_ + pos, size_ - pos);
+    if (err == HPE_OK) {
+      check_until(size_);
+      pos = size_;
+      break;
+    }
+    size_t at = static_cast<size_t>(llhttp_get_error_pos(&parser_) - data_);
+    if (err == HPE_PAUSED) {
+      llhttp_resume(&parser_);
+      pos = at;
+      Pending what = pending_;
+      pending_ = Pending::nothing;
+      Flow flow = what == Pending::head ? deliver_head(at) : deliver_message_end(at);
+      if (failure_) break;
+      if (flow == Flow::pause) {
+        paused_ = true;
+        break;
+      }
+      continue;
+    }
+    if (err == HPE_PAUSED_UPGRADE) {
+      if (!check_until(at)) break;
+      pos = at;
+      upgraded_ = true;
+      in_head_ = true;
+      head_start_ = base_ + at;
+      line_start_ = true;
+      prev_cr_ = false;
+      crlf_expected_ = 0;
+      sink_->on_upgrade(at, bytes.substr(at));
+      break;
+    }
+    // An error: ours from a callback, or llhttp's. Whatever broke first in stream order wins.
+    if (!failure_ && check_until(at)) {
+      if (callback_failure_) {
+        record(callback_failure_->code, callback_failure_->why, at);
+      } else {
+        failure_from_llhttp(err, at);
+      }
+    }
+    break;
+  }
+  sink_ = nullptr;
+  data_ = nullptr;
+  if (failure_) return *failure_;
+  base_ += pos;
+  return pos;
+}
+
+Result<void> Parser::finish(Sink& sink) {
+  // Events a pausing sink held back need no more bytes: let them out first.
+  for (int i = 0; i < 4 && paused_ && !failure_ && !upgraded_ && !closed_; ++i) {
+    if (auto r = feed({}, sink); !r) return r.error();
+  }
+  if (failure_) return *failure_;
+  if (upgraded_ || closed_) return {};
+  closed_ = true;
+  swallow_ = -1;  // closing inside eventlet's empty body loses nothing
+  if (in_head_ && !message_begun_) return {};
+  if (!in_head_) {
+    // Only a body that runs until the close ends cleanly here (RFC 9112 §6.3 rule 8).
+    sink_ = &sink;
+    finishing_ = true;
+    pending_ = Pending::nothing;
+    llhttp_errno_t err = llhttp_finish(&parser_);
+    finishing_ = false;
+    bool ended = err == HPE_OK && pending_ == Pending::message_end;
+    pending_ = Pending::nothing;
+    if (ended) {
+      in_head_ = true;
+      if (!trailers_.empty()) sink_->on_trailers(trailers_);
+      sink_->on_message_end();
+      sink_ = nullptr;
+      return {};
+    }
+    sink_ = nullptr;
+  }
+  error_offset_ = 0;
+  error_position_ = base_;
+  failure_ = fail(Errc::incomplete, "connection closed in the middle of a message");
+  return *failure_;
+}
+
+}  // namespace wa::http
