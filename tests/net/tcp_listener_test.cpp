@@ -46,6 +46,7 @@ TEST_CASE("TcpListener: IPv6 loopback accepts IPv6 connections") {
   CHECK(client->peer_address()->to_string() == listener.value()->address().to_string());
   accepted.clear();
   client.reset();
+  request.reset();
   listener.value().reset();
   CHECK(loop.close() == 0);
 }
@@ -116,5 +117,6 @@ TEST_CASE("TcpListener: a dropped accepted connection is closed; the client sees
   CHECK(run_until(loop, [&] { return ended; }));
   client.reset();
   listener.value().reset();
+  request.reset();
   CHECK(loop.close() == 0);
 }

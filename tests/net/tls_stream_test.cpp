@@ -347,6 +347,7 @@ TEST_CASE("TLS: a server session starts on bytes already read from the socket") 
   server.reset();
   client.reset();
   listening.value().reset();
+  request.reset();
   CHECK(loop.close() == 0);
 }
 
@@ -430,6 +431,7 @@ TEST_CASE("TLS: writes made before the handshake completes are sent after it, in
   client.reset();
   listening.value().reset();
   accepting.value().reset();
+  request.reset();
   CHECK(loop.close() == 0);
 }
 
@@ -457,6 +459,7 @@ TEST_CASE("TLS: a plain HTTP client on a TLS port fails the server handshake") {
   server.reset();
   client.reset();
   listening.value().reset();
+  request.reset();
   CHECK(loop.close() == 0);
 }
 
@@ -486,6 +489,7 @@ TEST_CASE("TLS: a peer that hangs up during the handshake is reported as such") 
   server.reset();
   client.reset();
   listening.value().reset();
+  request.reset();
   CHECK(loop.close() == 0);
 }
 
