@@ -1,6 +1,8 @@
 #include "net/tcp_connection.h"
 
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 namespace wa::net {
 
@@ -97,9 +99,20 @@ void TcpConnection::write_ref(std::string_view bytes, WriteCallback done) {
 
 void TcpConnection::submit(WriteRequest* request, const char* data, size_t size) {
   request->req.data = request;
-  // libuv copies the uv_buf_t array, not the bytes: those stay where the request points.
-  uv_buf_t buf = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(size));
-  int status = uv_write(&request->req, uv_stream(), &buf, 1, on_write);
+  // libuv copies the uv_buf_t array, not the bytes: those stay where the request points. A
+  // uv_buf_t holds at most 4 GiB, so a larger write is split over several.
+  constexpr size_t kMaxBuf = size_t{1} << 30;
+  uv_buf_t one = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(size));
+  std::vector<uv_buf_t> many;
+  if (size > kMaxBuf) {
+    for (size_t offset = 0; offset < size; offset += kMaxBuf) {
+      size_t n = std::min(kMaxBuf, size - offset);
+      many.push_back(uv_buf_init(const_cast<char*>(data) + offset, static_cast<unsigned>(n)));
+    }
+  }
+  int status = many.empty() ? uv_write(&request->req, uv_stream(), &one, 1, on_write)
+                            : uv_write(&request->req, uv_stream(), many.data(),
+                                       static_cast<unsigned>(many.size()), on_write);
   if (status != 0) {
     delete request;
     fail_later(uv_error(ErrorKind::io, status, "write"));

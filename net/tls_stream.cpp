@@ -194,8 +194,13 @@ bool TlsStream::step_handshake() {
   if (status != 1) {
     if (error == SSL_ERROR_WANT_READ) {
       if (!transport_ended_) return false;
+      // Some clients that do not trust the certificate hang up without an alert; say whether
+      // ours had been sent, so the proxy can hint at it.
       Error closed{ErrorKind::tls_handshake, 0,
-                   "the peer closed the connection during the TLS handshake"};
+                   server_ && sent_flight_
+                       ? "the peer closed the connection during the TLS handshake, after our "
+                         "certificate"
+                       : "the peer closed the connection during the TLS handshake"};
       if (alert_received_ >= 0) closed = handshake_error();
       fail(std::move(closed));
       return false;
@@ -281,28 +286,30 @@ void TlsStream::write_ref(std::string_view bytes, WriteCallback done) {
 
 void TlsStream::write_plain(std::string_view bytes, WriteCallback done) {
   if (shutdown_sent_) return;
-  size_t offset = 0;
-  while (offset < bytes.size()) {
-    int chunk = static_cast<int>(std::min<size_t>(bytes.size() - offset, INT_MAX / 2));
+  if (bytes.empty()) {
+    transport_->write(std::string(), std::move(done));
+    return;
+  }
+  // Chunks keep SSL_write's int length and the output BIO's size in range for huge writes.
+  constexpr size_t kChunk = size_t{1} << 28;
+  for (size_t offset = 0; offset < bytes.size(); offset += kChunk) {
+    size_t n = std::min(kChunk, bytes.size() - offset);
     ERR_clear_error();
-    // With memory BIOs SSL_write never waits: the output BIO grows and is drained just below.
-    int n = SSL_write(ssl_.get(), bytes.data() + offset, chunk);
-    if (n <= 0) {
+    // With memory BIOs SSL_write never waits: the output BIO grows, and flush() drains it.
+    if (SSL_write(ssl_.get(), bytes.data() + offset, static_cast<int>(n)) <= 0) {
       fail_later(record_error());
       return;
     }
-    offset += static_cast<size_t>(n);
+    bool last = offset + n == bytes.size();
+    flush(last ? std::move(done) : WriteCallback());
   }
-  flush(std::move(done));
 }
 
 void TlsStream::flush(WriteCallback done) {
   if (!transport_ || !ssl_) return;
   size_t pending = BIO_ctrl_pending(cipher_out_);
-  if (pending == 0) {
-    if (done) transport_->write(std::string(), std::move(done));
-    return;
-  }
+  if (pending == 0) return;
+  if (!handshake_ok_) sent_flight_ = true;
   std::string cipher(pending, '\0');
   BIO_read(cipher_out_, cipher.data(), static_cast<int>(pending));
   transport_->write(std::move(cipher), std::move(done));

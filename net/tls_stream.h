@@ -139,6 +139,7 @@ class TlsStream final : public Stream {
   bool closing_ = false;
   bool dispatching_ = false;
   bool shutdown_sent_ = false;
+  bool sent_flight_ = false;  // handshake bytes went out (server: our certificate)
 };
 
 }  // namespace wa::net

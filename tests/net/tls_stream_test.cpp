@@ -493,6 +493,62 @@ TEST_CASE("TLS: a peer that hangs up during the handshake is reported as such") 
   CHECK(loop.close() == 0);
 }
 
+TEST_CASE("TLS: a client that hangs up after seeing our certificate is told apart") {
+  // A real ClientHello, made by an OpenSSL client object writing into a memory BIO.
+  SslPtr hello_maker(SSL_new(trusting_client()->native()));
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = BIO_new(BIO_s_mem());
+  SSL_set_bio(hello_maker.get(), in, out);
+  SSL_set_tlsext_host_name(hello_maker.get(), "localhost");
+  SSL_connect(hello_maker.get());
+  std::string hello(BIO_ctrl_pending(out), '\0');
+  BIO_read(out, hello.data(), static_cast<int>(hello.size()));
+  REQUIRE(classify_tunnel_start(hello) == TunnelStart::tls);
+
+  Loop loop;
+  auto context = server_context();
+  Owned<TlsStream> server;
+  std::optional<Outcome<void>> result;
+  auto listening = TcpListener::listen(loop, "127.0.0.1", 0, [&](Owned<TcpConnection> c) {
+    server =
+        TlsStream::server(std::move(c), context, [&](Outcome<void> r) { result.emplace(r); }, {});
+  });
+  REQUIRE(listening);
+  Owned<TcpConnection> client;
+  auto request = connect(loop, "127.0.0.1", listening.value()->port(), {},
+                         [&](Outcome<Owned<TcpConnection>> r) {
+                           client = std::move(r).value();
+                           client->start({.on_data = [&](std::string_view) {
+                             // The server's flight arrived: hang up, as a distrustful client may.
+                             client->shutdown();
+                           }});
+                           client->write(hello);
+                         });
+  REQUIRE(run_until(loop, [&] { return result.has_value(); }));
+  REQUIRE_FALSE(*result);
+  CHECK(result->error().kind == ErrorKind::tls_handshake);
+  CHECK(result->error().why ==
+        "the peer closed the connection during the TLS handshake, after our certificate");
+  server.reset();
+  client.reset();
+  request.reset();
+  listening.value().reset();
+  CHECK(loop.close() == 0);
+}
+
+TEST_CASE("TLS and TCP: an empty write completes, and its callback runs") {
+  Loop loop;
+  TlsPair pair(loop);
+  pair.handshake();
+  REQUIRE(*pair.client_result);
+  int done = 0;
+  pair.client->write("", [&] { ++done; });
+  pair.client->write_ref("", [&] { ++done; });
+  CHECK(run_until(loop, [&] { return done == 2; }));
+  pair.close_all();
+  CHECK(loop.close() == 0);
+}
+
 TEST_CASE("TLS: close from inside callbacks: handshake, on_data, on_end") {
   Loop loop;
   SUBCASE("inside the handshake callback") {
