@@ -2,6 +2,7 @@
 // header, and the domain and path matching rules (§5.1.3, §5.1.4).
 #include "protocol/cookie.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <limits>
 
@@ -188,6 +189,8 @@ std::string format_cookie_date(int64_t unix_ms) {
   static constexpr const char* kDays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  // Cookie dates run from 1601 (§5.1.1) to 9999; clamping also keeps the arithmetic in range.
+  unix_ms = std::clamp<int64_t>(unix_ms, -11'644'473'600'000, 253'402'300'799'999);
   // Floor division, so that instants before 1970 land on the right day.
   int64_t seconds = unix_ms >= 0 ? unix_ms / 1000 : -((-unix_ms + 999) / 1000);
   int64_t days = seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
@@ -213,7 +216,11 @@ std::string format_cookie_date(int64_t unix_ms) {
 std::optional<int64_t> SetCookie::expiry_at(int64_t now_ms) const {
   if (max_age_s) {
     if (*max_age_s <= 0) return std::numeric_limits<int64_t>::min();
-    return now_ms + *max_age_s * 1000;
+    int64_t delta = *max_age_s * 1000;  // at most about 1e16: the parser saturates
+    if (now_ms > std::numeric_limits<int64_t>::max() - delta) {
+      return std::numeric_limits<int64_t>::max();
+    }
+    return now_ms + delta;
   }
   return expires_ms;
 }

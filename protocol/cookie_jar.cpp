@@ -35,9 +35,20 @@ bool same_key(const Cookie& a, const Cookie& b) {
 }  // namespace
 
 std::string canonical_host(const url::Url& u) {
-  if (u.host_kind == url::HostKind::none) return {};
-  url::Url n = url::normalise(u);
-  return n.host_text();
+  switch (u.host_kind) {
+    case url::HostKind::none:
+      return {};
+    case url::HostKind::ipv6:
+      return "[" + url::canonical_ipv6(u.host).value_or(u.host) + "]";
+    case url::HostKind::name:
+    case url::HostKind::ipv4:
+      break;
+  }
+  std::string host = u.host;
+  for (char& c : host) {
+    if (c >= 'A' && c <= 'Z') c = char(c + 32);
+  }
+  return host;
 }
 
 bool is_secure_context(const url::Url& u) {

@@ -545,4 +545,13 @@ std::string map_origin(std::string_view text, const Url& from, const Url& to) {
   return serialise(mapped);
 }
 
+std::string map_host(std::string_view host_header, const Url& from, const Url& to) {
+  if (host_header.find_first_of("/?#@") != std::string_view::npos) return std::string(host_header);
+  auto parsed = parse_reference("//" + std::string(host_header));
+  if (!parsed || parsed->host_kind == HostKind::none) return std::string(host_header);
+  parsed->scheme = from.scheme;
+  if (!same_origin(*parsed, from)) return std::string(host_header);
+  return to.host_header();
+}
+
 }  // namespace wa::url

@@ -112,6 +112,9 @@ Url with_origin(const Url& u, const Url& to);
 // whose origin is `from`'s, the same text with `to`'s scheme, host and port; any other URL,
 // a relative reference or text that does not parse comes back unchanged.
 std::string map_origin(std::string_view text, const Url& from, const Url& to);
+// The same for a Host header value ("localhost:3000"): `to`'s host[:port] when it names `from`'s
+// host and port (under `from`'s scheme), the text unchanged otherwise.
+std::string map_host(std::string_view host_header, const Url& from, const Url& to);
 
 // RFC 5952 text of an IPv6 address given in any RFC 4291 §2.2 form (without brackets), or
 // nullopt when it is not one.

@@ -79,6 +79,8 @@ TEST_CASE("cookie-date: formatting round-trips") {
   CHECK(format_cookie_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT");
   CHECK(format_cookie_date(-1000) == "Wed, 31 Dec 1969 23:59:59 GMT");
   CHECK(format_cookie_date(-1) == "Wed, 31 Dec 1969 23:59:59 GMT");
+  CHECK(format_cookie_date(INT64_MIN) == "Mon, 01 Jan 1601 00:00:00 GMT");  // clamped
+  CHECK(format_cookie_date(INT64_MAX) == "Fri, 31 Dec 9999 23:59:59 GMT");
   for (int64_t t : {int64_t(0), kNov1994, int64_t(1582934400000), int64_t(253402300799000),
                     int64_t(-11644469877000)}) {
     CHECK(parse_cookie_date(format_cookie_date(t)) == t);
@@ -124,6 +126,7 @@ TEST_CASE("Set-Cookie: attribute edge cases") {
     REQUIRE(huge.max_age_s.has_value());
     CHECK(*huge.max_age_s >= 1'000'000'000'000);
     CHECK(*huge.expiry_at(0) > 0);  // saturated, not overflowed
+    CHECK(huge.expiry_at(INT64_MAX - 5) == INT64_MAX);
     CHECK_FALSE(must_parse("a=b; Max-Age=").max_age_s.has_value());
     CHECK_FALSE(must_parse("a=b; Max-Age=-").max_age_s.has_value());
     CHECK_FALSE(must_parse("a=b; Max-Age=+5").max_age_s.has_value());

@@ -340,3 +340,17 @@ TEST_CASE("serialise keeps the text parseable and round-trips what parse gave") 
   rootless.path = "p";
   CHECK(serialise(rootless) == "http://h/p");
 }
+
+TEST_CASE("Host header mapping") {
+  Url from = *parse("http://localhost:3000");
+  Url to = *parse("http://127.0.0.1:8080");
+  CHECK(map_host("localhost:3000", from, to) == "127.0.0.1:8080");
+  CHECK(map_host("LOCALHOST:3000", from, to) == "127.0.0.1:8080");
+  CHECK(map_host("localhost", from, to) == "localhost");  // port 80: another origin
+  CHECK(map_host("other:3000", from, to) == "other:3000");
+  CHECK(map_host("", from, to) == "");
+  CHECK(map_host("a/b", from, to) == "a/b");
+  Url plain = *parse("https://example.com");
+  CHECK(map_host("example.com:443", plain, to) == "127.0.0.1:8080");
+  CHECK(map_host("example.com", plain, *parse("https://[::1]:443/")) == "[::1]");
+}
