@@ -212,6 +212,14 @@ Result<void> Decoder::Impl::start_frame(const wslay_frame_iocb& iocb) {
     data = Message{};
     data.opcode = op;
     data.compressed = rsv1;
+    if (rsv1 && !inflater) {
+      // Created with the first compressed message: a connection that never compresses never
+      // pays for a zlib stream.
+      const DeflateParams& p = *options.deflate;
+      const bool no_takeover = options.sender == Role::client ? p.client_no_context_takeover
+                                                              : p.server_no_context_takeover;
+      inflater.emplace(15, no_takeover);
+    }
   }
   ++data.frames;
   data.wire_size += wire;
@@ -239,12 +247,6 @@ Result<void> Decoder::Impl::payload(const wslay_frame_iocb& iocb) {
   if (!data.compressed) {
     data.payload.append(chunk);
     return {};
-  }
-  if (!inflater) {
-    const DeflateParams& p = *options.deflate;
-    const bool no_takeover = options.sender == Role::client ? p.client_no_context_takeover
-                                                            : p.server_no_context_takeover;
-    inflater.emplace(15, no_takeover);
   }
   return inflater->feed(chunk, data.payload, options.max_message_size);
 }

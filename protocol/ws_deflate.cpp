@@ -404,15 +404,27 @@ Result<void> Inflater::run(std::string_view compressed, std::string& out, size_t
 }
 
 Result<void> Inflater::feed(std::string_view compressed, std::string& out, size_t max_size) {
+  if (compressed.empty()) return {};
+  fed_ = true;
   return run(compressed, out, max_size);
 }
 
 Result<void> Inflater::finish(std::string& out, size_t max_size) {
+  // An empty payload is not a flushed deflate stream (the empty message compresses to 00,
+  // §7.2.3.6), and its tail alone would leave the stream inside a stored block header; nothing
+  // is lost by reading nothing as the empty message.
+  if (!fed_) return {};
+  fed_ = false;
   auto r = run(std::string_view(reinterpret_cast<const char*>(kTail.data()), kTail.size()), out,
                max_size);
   if (!r) return r;
-  if (!stream_) return {};
   z_stream& z = stream_->z;
+  // After the tail a sender's sync flush leaves the stream between blocks (zlib: data_type has
+  // 128 when inflate stopped at a block boundary). Anywhere else, the message was cut or is not
+  // deflate, and the next message would decode against garbage.
+  if (!ended_ && (z.data_type & 128) == 0) {
+    return fail(Errc::ws_deflate, "message does not end on a deflate block boundary");
+  }
   if (no_context_takeover_) {
     inflateReset(&z);
   } else if (ended_) {

@@ -117,8 +117,8 @@ class Inflater {
   // far; its size counts against max_size). Failure: Errc::ws_deflate or ws_message_too_large.
   Result<void> feed(std::string_view compressed, std::string& out, size_t max_size);
 
-  // Ends the message: inflates the 00 00 ff ff tail the sender removed (§7.2.2) and, without
-  // context takeover, forgets the window.
+  // Ends the message: inflates the 00 00 ff ff tail the sender removed (§7.2.2), checks that the
+  // stream is then between blocks, and, without context takeover, forgets the window.
   Result<void> finish(std::string& out, size_t max_size);
 
  private:
@@ -128,6 +128,7 @@ class Inflater {
   int window_bits_;
   bool no_context_takeover_;
   bool ended_ = false;  // the sender ended the stream (BFINAL, §7.2.3.4) inside this message
+  bool fed_ = false;    // this message had compressed bytes
 };
 
 // Compresses the messages of one direction. zlib cannot produce raw deflate with an 8-bit

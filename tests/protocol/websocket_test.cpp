@@ -411,6 +411,14 @@ TEST_CASE("a deflate bomb stops at the maximum message size") {
   CHECK(decode(o, wire, {}) == "binary[z] " + show(std::string(8 << 20, '\0')) + "\n");
 }
 
+TEST_CASE("an empty compressed message is the empty string") {
+  // The payload is only the (stripped) sync-flush tail; found by fuzzing.
+  CHECK(decode_every_split(with_deflate(Role::server), bytes({0xc1, 0x00}) + bytes({0xc2, 0x00})) ==
+        "text[z] \"\"\nbinary[z] \"\"\n");
+  CHECK(decode_every_split(with_deflate(Role::server), bytes({0x41, 0x00, 0x80, 0x00})) ==
+        "text[z][2f] \"\"\n");
+}
+
 TEST_CASE("garbage under RSV1 is a deflate error") {
   CHECK(decode_every_split(with_deflate(Role::server), frame(0xc2, "\xff\xff\xff\xff")) ==
         "! ws_deflate\n");

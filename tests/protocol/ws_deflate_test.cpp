@@ -281,6 +281,13 @@ TEST_CASE("RFC 7692 §7.2.3.4: BFINAL ends the stream, the window carries over")
   CHECK(inflate_one(in, second) == "HelloHello");
 }
 
+TEST_CASE("a message cut inside a deflate block fails instead of decoding garbage") {
+  Inflater in(15, false);
+  CHECK(inflate_one(in, bytes({0xf2, 0x48, 0xcd})) == "! ws_deflate");
+  Inflater raw(15, false);
+  CHECK(inflate_one(raw, "Hello") == "! ws_deflate");
+}
+
 TEST_CASE("RFC 7692 §7.2.3.5: two blocks in one message, fed in pieces") {
   const std::string payload =
       bytes({0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00});
