@@ -6,7 +6,8 @@
 //
 //   node chat_client.js --url http://127.0.0.1:PORT [--flavor v4|v2|v09] [--user alice]
 //        [--auth cookie|token|query] [--transport upgrade|polling|websocket] [--chats N]
-//        [--no-login] [--no-welcome] [--insecure] [--timeout-ms N]
+//        [--text 'hello {n} from {user}'] [--no-login] [--no-welcome] [--insecure]
+//        [--timeout-ms N]
 //
 // --flavor picks the client library: v4 = socket.io-client 4 (the express_v4 and flask apps),
 // v2 = socket.io-client 2.5, v09 = socket.io-client 0.9.16. With --transport upgrade (the
@@ -25,6 +26,7 @@ function parseArgs(argv) {
     auth: 'cookie',
     transport: 'upgrade',
     chats: 2,
+    text: 'hello {n} from {user}',
     login: true,
     welcome: true,
     insecure: false,
@@ -48,6 +50,8 @@ function parseArgs(argv) {
       args.transport = next();
     else if (flag === '--chats')
       args.chats = Number(next());
+    else if (flag === '--text')
+      args.text = next();
     else if (flag === '--no-login')
       args.login = false;
     else if (flag === '--no-welcome')
@@ -224,7 +228,7 @@ async function main() {
     if (chatting || !welcomed || !upgraded) return;
     chatting = true;
     for (let n = 1; n <= args.chats; n++) {
-      const text = `hello ${n} from ${args.user}`;
+      const text = args.text.split('{n}').join(String(n)).split('{user}').join(args.user);
       expectedTexts.push(text);
       socket.emit('chat', {text}, (ack) => {
         print({type: 'ack', text, ack});
