@@ -75,6 +75,7 @@ struct Callbacks {
   static int header_value_complete(llhttp_t* p) { return self(p).on_header_value_complete(); }
   static int headers_complete(llhttp_t* p) { return self(p).on_headers_complete(); }
   static int body(llhttp_t* p, const char* at, size_t n) { return self(p).on_body(at, n); }
+  static int chunk_header(llhttp_t* p) { return self(p).on_chunk_header(); }
   static int message_complete(llhttp_t* p) { return self(p).on_message_complete(); }
 
   static llhttp_settings_t make() {
@@ -89,6 +90,7 @@ struct Callbacks {
     s.on_header_value_complete = header_value_complete;
     s.on_headers_complete = headers_complete;
     s.on_body = body;
+    s.on_chunk_header = chunk_header;
     s.on_message_complete = message_complete;
     return s;
   }
@@ -159,13 +161,18 @@ Failure Parser::failure_from_llhttp(llhttp_errno_t err, size_t at) {
 // for requests the strict line endings. The first rule broken, in stream order, is recorded.
 bool Parser::check_until(size_t at) {
   if (failure_) return false;
-  if (in_head_ && base_ + at - head_start_ > limits_.max_head_bytes) {
-    uint64_t limit = head_start_ + limits_.max_head_bytes;
-    size_t lim = limit > base_ + cursor_ ? static_cast<size_t>(limit - base_) : cursor_;
-    if (!scan_request_bytes(lim)) return false;
-    record(Errc::http_header_too_large,
-           "header section over " + std::to_string(limits_.max_head_bytes) + " bytes", lim);
-    return false;
+  if (in_head_ || in_trailers_) {
+    uint64_t start = in_head_ ? head_start_ : trailer_start_;
+    if (base_ + at - start > limits_.max_head_bytes) {
+      uint64_t limit = start + limits_.max_head_bytes;
+      size_t lim = limit > base_ + cursor_ ? static_cast<size_t>(limit - base_) : cursor_;
+      if (!scan_request_bytes(lim)) return false;
+      record(Errc::http_header_too_large,
+             std::string(in_head_ ? "header" : "trailer") + " section over " +
+                 std::to_string(limits_.max_head_bytes) + " bytes",
+             lim);
+      return false;
+    }
   }
   return scan_request_bytes(at);
 }
@@ -212,7 +219,6 @@ int Parser::on_message_begin() {
   trailers_.clear();
   field_open_ = false;
   body_bytes_ = 0;
-  extra_bytes_ = 0;
   host_count_ = 0;
   dup_content_length_ = false;
   return HPE_OK;
@@ -221,17 +227,7 @@ int Parser::on_message_begin() {
 // Pieces of the start line and of field names and values, appended as they arrive; every piece
 // is checked against the limits before it is kept, so hostile input cannot grow memory.
 int Parser::on_span(std::string* into, const char* at, size_t length) {
-  size_t end = static_cast<size_t>(at - data_) + length;
-  if (!check_until(end)) return HPE_USER;
-  if (!in_head_) {
-    if (extra_bytes_ + length > limits_.max_head_bytes) {
-      record(Errc::http_header_too_large,
-             "trailer section over " + std::to_string(limits_.max_head_bytes) + " bytes",
-             static_cast<size_t>(at - data_) + (limits_.max_head_bytes - extra_bytes_));
-      return HPE_USER;
-    }
-    extra_bytes_ += length;
-  }
+  if (!check_until(static_cast<size_t>(at - data_) + length)) return HPE_USER;
   into->append(at, length);
   return HPE_OK;
 }
@@ -239,24 +235,9 @@ int Parser::on_span(std::string* into, const char* at, size_t length) {
 int Parser::on_header_field(const char* at, size_t length) {
   Headers& list = in_head_ ? head_.headers : trailers_;
   if (!field_open_) {
-    size_t start = static_cast<size_t>(at - data_);
-    if (!check_until(start)) return HPE_USER;
-    if (list.size() >= limits_.max_headers) {
-      record(Errc::http_too_many_headers,
-             "more than " + std::to_string(limits_.max_headers) +
-                 (in_head_ ? " header fields" : " trailer fields"),
-             start);
-      return HPE_USER;
-    }
-    if (!in_head_) {
-      // Each trailer field also costs ": " and CRLF on the wire.
-      if (extra_bytes_ + 4 > limits_.max_head_bytes) {
-        record(Errc::http_header_too_large,
-               "trailer section over " + std::to_string(limits_.max_head_bytes) + " bytes", start);
-        return HPE_USER;
-      }
-      extra_bytes_ += 4;
-    }
+    // The count is checked when the name is complete (on_header_field_complete): a callback
+    // that only some splits of the input reach must not decide the outcome. Until then the
+    // list holds at most one field over the limit.
     list.emplace_back();
     field_open_ = true;
   }
@@ -267,6 +248,12 @@ int Parser::on_header_field_complete() {
   field_open_ = false;
   Headers& list = in_head_ ? head_.headers : trailers_;
   if (list.empty()) return HPE_OK;
+  if (list.size() > limits_.max_headers) {
+    callback_failure_ =
+        fail(Errc::http_too_many_headers, "more than " + std::to_string(limits_.max_headers) +
+                                              (in_head_ ? " header fields" : " trailer fields"));
+    return HPE_USER;
+  }
   std::string& name = list.back().name;
   if (role_ == Role::request) {
     // RFC 9112 §5.1: a server MUST reject whitespace between the field name and the colon.
@@ -312,7 +299,21 @@ int Parser::on_header_value_complete() {
 int Parser::on_headers_complete() {
   field_open_ = false;
   if (role_ == Role::request) {
-    bool http11 = parser_.http_major == 1 && parser_.http_minor >= 1;
+    // HTTP/0.9 has no header section to frame a message by; nothing else is HTTP/1.
+    if (parser_.http_major != 1) {
+      callback_failure_ = fail(Errc::http_malformed, "not an HTTP/1.x request");
+      return HPE_USER;
+    }
+    // llhttp's loose mode lets a tab or form feed into the target; RFC 9112 §3.2 does not, and
+    // servers that split on them would read another target.
+    if (std::any_of(head_.target.begin(), head_.target.end(), [](char c) {
+          auto u = static_cast<unsigned char>(c);
+          return u <= 0x20 || u == 0x7f;
+        })) {
+      callback_failure_ = fail(Errc::http_malformed, "whitespace or control byte in the target");
+      return HPE_USER;
+    }
+    bool http11 = parser_.http_minor >= 1;
     // RFC 9112 §3.2: more than one Host, or none in HTTP/1.1, is a 400.
     if (host_count_ > 1) {
       callback_failure_ = fail(Errc::http_malformed, "more than one Host field");
@@ -378,6 +379,10 @@ Flow Parser::deliver_head(size_t at) {
     h.framing = has_length ? Framing::length : Framing::none;
   }
   h.keep_alive = llhttp_should_keep_alive(&parser_) != 0;
+  // What the rest of the message needs is kept here: the sink may move from or change `h`.
+  bool interim = role_ == Role::response && h.status < 200 && !h.upgrade;
+  chunked_ = h.framing == Framing::chunked;
+  ends_connection_ = !h.keep_alive && !h.upgrade && !interim;
   if (h.framing == Framing::length && parser_.content_length > limits_.max_body_bytes) {
     record(Errc::http_body_too_large,
            "Content-Length over " + std::to_string(limits_.max_body_bytes) + " bytes", at);
@@ -398,7 +403,7 @@ int Parser::on_body(const char* at, size_t length) {
   size_t start = static_cast<size_t>(at - data_);
   if (!check_until(start)) return HPE_USER;
   cursor_ = start + length;
-  if (head_.framing == Framing::chunked && parser_.content_length == 0) {
+  if (chunked_ && parser_.content_length == 0) {
     crlf_expected_ = 2;  // this chunk's data is complete
   } else {
     line_start_ = true;
@@ -418,6 +423,14 @@ int Parser::on_body(const char* at, size_t length) {
   return HPE_OK;
 }
 
+// The last chunk: the trailer section starts after its line (RFC 9112 §7.1.2). Stopping here
+// tells feed() where, so that the trailer limit holds at the same byte however input is split.
+int Parser::on_chunk_header() {
+  if (parser_.content_length != 0) return HPE_OK;
+  pending_ = Pending::trailers;
+  return HPE_PAUSED;
+}
+
 int Parser::on_message_complete() {
   if (finishing_) {
     pending_ = Pending::message_end;
@@ -429,14 +442,14 @@ int Parser::on_message_complete() {
 
 Flow Parser::deliver_message_end(size_t at) {
   if (!check_until(at)) return Flow::pause;
-  bool interim = role_ == Role::response && head_.status < 200 && !head_.upgrade;
   in_head_ = true;
+  in_trailers_ = false;
   message_begun_ = false;
   head_start_ = base_ + at;
   line_start_ = true;
   prev_cr_ = false;
   if (swallow_ == -2) swallow_ = 0;
-  if (!head_.keep_alive && !head_.upgrade && !interim) closed_ = true;
+  if (ends_connection_) closed_ = true;
   if (!trailers_.empty()) sink_->on_trailers(trailers_);
   return sink_->on_message_end();
 }
@@ -517,6 +530,11 @@ Result<size_t> Parser::feed(std::string_view bytes, Sink& sink) {
       pos = at;
       Pending what = pending_;
       pending_ = Pending::nothing;
+      if (what == Pending::trailers) {
+        in_trailers_ = true;
+        trailer_start_ = base_ + at;
+        continue;
+      }
       Flow flow = what == Pending::head ? deliver_head(at) : deliver_message_end(at);
       if (failure_) break;
       if (flow == Flow::pause) {

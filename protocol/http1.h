@@ -171,7 +171,7 @@ class Parser {
 
  private:
   friend struct Callbacks;
-  enum class Pending : uint8_t { nothing, head, message_end };
+  enum class Pending : uint8_t { nothing, head, trailers, message_end };
 
   // Callbacks from llhttp (see http1.cpp); each returns an llhttp error code.
   int on_message_begin();
@@ -182,6 +182,7 @@ class Parser {
   int on_header_value_complete();
   int on_headers_complete();
   int on_body(const char* at, size_t length);
+  int on_chunk_header();
   int on_message_complete();
 
   Flow deliver_head(size_t at);
@@ -208,11 +209,14 @@ class Parser {
   Headers trailers_;
   bool field_open_ = false;  // a field name is being received
   bool in_head_ = true;
-  uint64_t head_start_ = 0;   // stream position where the current head began
-  uint64_t extra_bytes_ = 0;  // trailer bytes so far
+  uint64_t head_start_ = 0;     // stream position where the current head began
+  uint64_t trailer_start_ = 0;  // stream position where the trailer section began
+  bool in_trailers_ = false;
   uint64_t body_bytes_ = 0;
   Pending pending_ = Pending::nothing;
   std::deque<uint8_t> expected_;  // request methods of queued responses (see expect_response_to)
+  bool chunked_ = false;          // the current message has a chunked body
+  bool ends_connection_ = false;  // no message may follow the current one
   bool dup_content_length_ = false;
   uint64_t first_content_length_ = 0;
   int host_count_ = 0;

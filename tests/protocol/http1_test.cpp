@@ -583,7 +583,7 @@ TEST_CASE("http1: header section size limit") {
   std::string trailers =
       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: " + big + "\r\n\r\n";
   CHECK(error_of(parse(kReq, trailers, opt)) ==
-        "error http_header_too_large [trailer section over 60 bytes] @117\n");
+        "error http_header_too_large [trailer section over 60 bytes] @119\n");
 }
 
 TEST_CASE("http1: header count limit") {
@@ -595,14 +595,14 @@ TEST_CASE("http1: header count limit") {
   CHECK(parse(kReq, req + "\r\n", opt).find("error") == std::string::npos);
   std::string more = req + "X-Six: v\r\n\r\n";
   CHECK(parse(kReq, more, opt) == "error http_too_many_headers [more than 5 header fields] @" +
-                                      std::to_string(req.size()) + "\n");
+                                      std::to_string(req.size() + 6) + "\n");
   std::string resp = "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\n\r\n";
-  CHECK(parse(kResp, resp, opt) == "error http_too_many_headers [more than 5 header fields] @47\n");
+  CHECK(parse(kResp, resp, opt) == "error http_too_many_headers [more than 5 header fields] @49\n");
   std::string trailers = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n";
   for (int i = 0; i < 6; ++i)
     trailers += "T" + std::to_string(i) + ": v\r\n";
   CHECK(error_of(parse(kResp, trailers + "\r\n", opt)) ==
-        "error http_too_many_headers [more than 5 trailer fields] @85\n");
+        "error http_too_many_headers [more than 5 trailer fields] @88\n");
 }
 
 TEST_CASE("http1: request smuggling is refused (RFC 9112 §6.3, §11.2)") {
@@ -663,6 +663,10 @@ TEST_CASE("http1: malformed requests") {
   CHECK(err("get / HTTP/1.1\r\nHost: a\r\n\r\n").starts_with("error http_malformed"));
   CHECK(err("GET /a b HTTP/1.1\r\nHost: a\r\n\r\n").starts_with("error http_malformed"));
   CHECK(err("GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n").starts_with("error http_malformed"));
+  CHECK(err("GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n") ==
+        "error http_malformed [whitespace or control byte in the target] @30\n");
+  CHECK(err("GET /index.html\r\n\r\n") == "error http_malformed [not an HTTP/1.x request] @19\n");
+  CHECK(err("GET / HTTP/2.0\r\nHost: a\r\n\r\n").starts_with("error http_malformed"));
   CHECK(err("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") ==
         "error http_malformed [HTTP/2 connection preface on an HTTP/1.1 connection] @24\n");
 }
