@@ -2,38 +2,49 @@
 
 namespace wa::net {
 
-Owned<SignalWatch> SignalWatch::watch(Loop& loop, int signum, std::function<void(int)> on_signal,
-                                      bool keep_loop_alive) {
-  Owned<SignalWatch> watch(new SignalWatch(loop, std::move(on_signal)));
-  uv_signal_start(&watch->handle_, &SignalWatch::on_signal, signum);
-  if (!keep_loop_alive) uv_unref(reinterpret_cast<uv_handle_t*>(&watch->handle_));
+Owned<SignalWatch> SignalWatch::create(Loop& loop, std::initializer_list<int> signals,
+                                       std::function<void(int)> fn) {
+  Owned<SignalWatch> watch(new SignalWatch(loop));
+  watch->fn_ = std::move(fn);
+  for (int signum : signals) {
+    auto* handle = new uv_signal_t;
+    uv_signal_init(loop.uv(), handle);
+    handle->data = watch.get();
+    watch->handles_.push_back(handle);
+    ++watch->open_;
+    uv_signal_start(handle, on_signal, signum);
+    uv_unref(reinterpret_cast<uv_handle_t*>(handle));
+  }
   return watch;
-}
-
-SignalWatch::SignalWatch(Loop& loop, std::function<void(int)> on_signal)
-    : on_signal_(std::move(on_signal)) {
-  uv_signal_init(loop.uv(), &handle_);
-  handle_.data = this;
 }
 
 void SignalWatch::on_signal(uv_signal_t* handle, int signum) {
   auto* self = static_cast<SignalWatch*>(handle->data);
-  if (self->closing_ || !self->on_signal_) return;
-  // Moved out while it runs, so that dropping the watch from inside it is safe.
-  std::function<void(int)> callback = std::move(self->on_signal_);
-  callback(signum);
-  if (!self->closing_) self->on_signal_ = std::move(callback);
+  // Dropping the watch from inside fn is safe: fn_ lives until the close callbacks have run.
+  if (!self->closing_ && self->fn_) self->fn_(signum);
 }
 
 void SignalWatch::close(CloseCallback done) {
   if (closing_) return;
   closing_ = true;
   closed_ = std::move(done);
-  uv_close(reinterpret_cast<uv_handle_t*>(&handle_), on_closed);
+  if (handles_.empty()) {
+    free_.schedule(loop_);  // never freed inside the caller (closable.h)
+    return;
+  }
+  for (uv_signal_t* handle : handles_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(handle), on_closed);
+  }
 }
 
 void SignalWatch::on_closed(uv_handle_t* handle) {
   auto* self = static_cast<SignalWatch*>(handle->data);
+  delete reinterpret_cast<uv_signal_t*>(handle);
+  if (--self->open_ == 0) on_free(self);
+}
+
+void SignalWatch::on_free(void* arg) {
+  auto* self = static_cast<SignalWatch*>(arg);
   CloseCallback done = std::move(self->closed_);
   delete self;
   if (done) done();

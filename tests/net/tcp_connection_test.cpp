@@ -253,14 +253,14 @@ TEST_CASE("TCP: activity keeps the idle timer from firing") {
   int received = 0;
   pair.accepted->start({.on_data = [&](std::string_view) { ++received; },
                         .on_error = [&](const Error&) { failed = true; }});
-  pair.accepted->set_idle_timeout(60);
+  pair.accepted->set_idle_timeout(250);
   int sent = 0;
   Owned<Timer> ticker = Timer::create(loop);
-  ticker->start_repeating(20, 20, [&] {
+  ticker->start_repeating(10, 10, [&] {
     pair.client->write("tick");
-    if (++sent == 10) ticker->stop();
+    if (++sent == 40) ticker->stop();
   });
-  CHECK(run_until(loop, [&] { return sent == 10 && received >= 1; }));
+  CHECK(run_until(loop, [&] { return sent == 40 && received >= 1; }));
   CHECK_FALSE(failed);
   ticker.reset();
   pair.accepted.reset();
