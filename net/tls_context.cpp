@@ -74,9 +74,6 @@ Outcome<std::shared_ptr<TlsContext>> TlsContext::client(const TlsClientOptions& 
 }
 
 Outcome<std::shared_ptr<TlsContext>> TlsContext::server(TlsServerOptions options) {
-  if (!options.choose && !options.certificate) {
-    return Error{ErrorKind::setup, 0, "TLS server needs a certificate or a chooser"};
-  }
   auto ctx = new_context(TLS_server_method());
   if (!ctx) return ctx.error();
   auto wire = alpn_wire(options.alpn);

@@ -35,7 +35,8 @@ using CertificateChooser =
 
 struct TlsServerOptions {
   // The chooser for every connection (a TlsStream may override it); when empty, `certificate`
-  // is presented to everyone.
+  // is presented to everyone. With neither, every connection must bring its own chooser
+  // (TlsStream::ServerStart::choose), or its handshake fails with "no certificate".
   CertificateChooser choose = {};
   std::optional<CertifiedKey> certificate = {};
   // ALPN protocols accepted, in order of preference; when the client offers none of them the
