@@ -610,6 +610,106 @@ void check_eio_session(const EioCase& test) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Socket.IO 0.9 checks
+
+void check_sio09_session(const std::string& transport) {
+  App app({.kind = AppKind::sio09});
+  Capture capture = capture_session(app, "v09", transport, "sio09-" + transport);
+  WireDecoder wire = decode_wire(capture, Family::sio09);
+  ClientView client = client_view(capture.client);
+  INFO("client: " << capture.client.out);
+
+  // The handshake: GET /socket.io/1/ answered `sid:heartbeat:close:transports` (§3).
+  std::optional<sio09::Handshake> handshake;
+  for (const auto& ex : wire.exchanges) {
+    auto path = sio09::parse_path(ex.request.head.target);
+    if (!path || !path->is_handshake()) continue;
+    CHECK_FALSE(handshake);
+    REQUIRE(ex.response.head.status == 200);
+    auto parsed = sio09::parse_handshake(ex.response.body);
+    REQUIRE_MESSAGE(parsed, parsed.error().why);
+    handshake = *parsed;
+  }
+  REQUIRE(handshake);
+  CHECK(handshake->sid == client.id);
+  CHECK(handshake->heartbeat_timeout == std::optional<uint64_t>(60));
+  CHECK(handshake->transports ==
+        std::vector<std::string>{"websocket", "htmlfile", "xhr-polling", "jsonp-polling"});
+
+  // Every transport request names the session in its path.
+  std::string expected_transport = transport == "polling" ? "xhr-polling" : "websocket";
+  int transport_requests = 0;
+  for (const auto& ex : wire.exchanges) {
+    auto path = sio09::parse_path(ex.request.head.target);
+    if (!path || path->is_handshake()) continue;
+    ++transport_requests;
+    CHECK(path->transport == expected_transport);
+    CHECK(path->sid == handshake->sid);
+  }
+  CHECK(transport_requests > 0);
+  CHECK(wire.upgrades.size() == (transport == "polling" ? 0u : 1u));
+
+  struct Seen {
+    eio::Direction direction;
+    sio09::Decoded decoded;
+  };
+  std::vector<Seen> frames;
+  for (const auto& m : wire.messages) {
+    auto decoded = sio09::decode(m.packet.data);
+    REQUIRE_MESSAGE(decoded, "0.9 frame " << m.packet.data << ": " << decoded.error().why);
+    CHECK(m.transport ==
+          (transport == "polling" ? eio::Transport::polling : eio::Transport::websocket));
+    frames.push_back(Seen{m.direction, std::move(*decoded)});
+  }
+  // The server's first frame on the transport is the connect of the default namespace.
+  auto first = std::find_if(frames.begin(), frames.end(),
+                            [](const Seen& f) { return f.direction == eio::Direction::to_client; });
+  REQUIRE(first != frames.end());
+  CHECK(first->decoded.frame.type == sio09::FrameType::connect);
+  CHECK(first->decoded.frame.endpoint.empty());
+
+  auto events = [&](eio::Direction direction, const std::string& name) {
+    std::vector<const Seen*> found;
+    for (const auto& f : frames) {
+      auto* event = std::get_if<sio09::Event>(&f.decoded.content);
+      if (f.direction == direction && event && event->name == name) found.push_back(&f);
+    }
+    return found;
+  };
+  auto welcomes = events(eio::Direction::to_client, "welcome");
+  REQUIRE(welcomes.size() == 1);
+  CHECK(plain(std::get<sio09::Event>(welcomes[0]->decoded.content).args) ==
+        json::parse(R"([{"username":"alice"}])"));
+
+  auto sent = events(eio::Direction::to_server, "chat");
+  auto broadcast = events(eio::Direction::to_client, "chat");
+  REQUIRE(sent.size() == size_t(kChats));
+  REQUIRE(broadcast.size() == size_t(kChats));
+  for (int n = 1; n <= kChats; ++n) {
+    CAPTURE(n);
+    const sio09::Frame& chat = sent[size_t(n - 1)]->decoded.frame;
+    CHECK(plain(std::get<sio09::Event>(sent[size_t(n - 1)]->decoded.content).args) ==
+          json::array({{{"text", chat_text(n)}}}));
+    // `5:N+::…`: the user's callback answers, so the ack carries arguments (§3 gotcha 2).
+    REQUIRE(chat.id);
+    CHECK(chat.user_ack);
+    CHECK(plain(std::get<sio09::Event>(broadcast[size_t(n - 1)]->decoded.content).args) ==
+          json::array({{{"from", "alice"}, {"text", chat_text(n)}}}));
+    const sio09::Ack* ack = nullptr;
+    for (const auto& f : frames) {
+      auto* a = std::get_if<sio09::Ack>(&f.decoded.content);
+      if (f.direction == eio::Direction::to_client && a && a->id == *chat.id) {
+        CHECK_FALSE(ack);
+        ack = a;
+      }
+    }
+    REQUIRE(ack);
+    REQUIRE(client.acks.count(chat_text(n)) == 1);
+    CHECK(plain(ack->args) == json::array({client.acks[chat_text(n)]}));
+  }
+}
+
 }  // namespace
 
 TEST_SUITE("crosscheck") {
@@ -639,5 +739,11 @@ TEST_SUITE("crosscheck") {
   }
   TEST_CASE("Flask-SocketIO and the socket.io 4 client: WebSocket only") {
     check_eio_session({AppKind::flask, "v4", "websocket", eio::Version::v4});
+  }
+  TEST_CASE("socket.io 0.9 server and client: WebSocket") {
+    check_sio09_session("websocket");
+  }
+  TEST_CASE("socket.io 0.9 server and client: xhr-polling") {
+    check_sio09_session("polling");
   }
 }

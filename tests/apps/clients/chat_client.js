@@ -183,10 +183,12 @@ function addCookieToRequests(args, cookie) {
 function connect09(args, session) {
   addCookieToRequests(args, session.cookie);
   const io = require('socket.io-client-v09');
+  // The client's option merge is index-wise on arrays (a `transports` option of one element
+  // only replaces the first default), so the list is set where the defaults live.
+  io.transports = args.transport === 'polling' ? ['xhr-polling'] : ['websocket'];
   const options = {
     'force new connection': true,
     'reconnect': false,
-    'transports': args.transport === 'polling' ? ['xhr-polling'] : ['websocket'],
   };
   if (args.auth === 'query') options.query = `token=${encodeURIComponent(session.token)}`;
   const socket = io.connect(args.url, options);
