@@ -28,7 +28,10 @@ void TcpConnection::start(StreamHandler handler) {
   }
   started_ = true;
   last_activity_ = loop_.now();
-  if (pending_error_) later_.schedule(loop_);
+  // A handler installed after the peer's FIN still hears of it (the proxy hands a connection
+  // over after sniffing its first bytes, and the FIN may have come with them).
+  end_delivered_ = false;
+  if (pending_error_ || ended_) later_.schedule(loop_);
   update_reading();
 }
 
@@ -254,10 +257,14 @@ void TcpConnection::fail_later(Error error) {
 
 void TcpConnection::on_later(void* arg) {
   auto* self = static_cast<TcpConnection*>(arg);
-  if (self->closing_ || !self->pending_error_) return;
-  Error error = std::move(*self->pending_error_);
-  self->pending_error_.reset();
-  self->deliver_error(error);
+  if (self->closing_) return;
+  if (self->pending_error_) {
+    Error error = std::move(*self->pending_error_);
+    self->pending_error_.reset();
+    self->deliver_error(error);
+    return;
+  }
+  if (self->ended_ && !self->failed_ && !self->end_delivered_) self->deliver_end();
 }
 
 void TcpConnection::deliver_data(std::string_view bytes) {
@@ -268,6 +275,7 @@ void TcpConnection::deliver_data(std::string_view bytes) {
 }
 
 void TcpConnection::deliver_end() {
+  end_delivered_ = true;
   if (!handler_.on_end) return;
   dispatching_ = true;
   handler_.on_end();

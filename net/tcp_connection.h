@@ -94,14 +94,15 @@ class TcpConnection final : public Stream {
   uint64_t bytes_written_ = 0;
   int open_handles_ = 0;
 
-  bool started_ = false;      // start() was called
-  bool paused_ = false;       // the owner paused reading
-  bool uv_reading_ = false;   // uv_read_start is in effect
-  bool ended_ = false;        // the peer's FIN arrived
-  bool failed_ = false;       // an error was (or is about to be) reported
-  bool closing_ = false;      // close() was called
-  bool dispatching_ = false;  // inside one of the handler's callbacks
-  bool timer_ready_ = false;  // idle_timer_ is initialised (and must be closed)
+  bool started_ = false;        // start() was called
+  bool paused_ = false;         // the owner paused reading
+  bool uv_reading_ = false;     // uv_read_start is in effect
+  bool ended_ = false;          // the peer's FIN arrived
+  bool end_delivered_ = false;  // the current handler was told of it
+  bool failed_ = false;         // an error was (or is about to be) reported
+  bool closing_ = false;        // close() was called
+  bool dispatching_ = false;    // inside one of the handler's callbacks
+  bool timer_ready_ = false;    // idle_timer_ is initialised (and must be closed)
   bool shutting_down_ = false;
 };
 

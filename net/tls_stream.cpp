@@ -237,6 +237,7 @@ bool TlsStream::step_handshake() {
 }
 
 void TlsStream::read_plain() {
+  if (ended_ && !end_delivered_ && started_ && !paused_) deliver_end();
   while (started_ && !paused_ && !closing_ && !failed_ && !ended_) {
     // One TLS record holds at most 16 KiB of plaintext (RFC 8446 §5.1).
     char plain[16 * 1024];
@@ -354,6 +355,7 @@ void TlsStream::start(StreamHandler handler) {
     handler_ = std::move(handler);
   }
   started_ = true;
+  end_delivered_ = false;  // a new handler hears of an end that came before it
   update_transport_reading();
   pump_task_.schedule(loop_);  // plaintext or an end that arrived before start()
 }
@@ -505,8 +507,9 @@ void TlsStream::deliver_data(std::string_view bytes) {
 }
 
 void TlsStream::deliver_end() {
-  if (ended_) return;
   ended_ = true;
+  if (end_delivered_) return;
+  end_delivered_ = true;
   if (!handler_.on_end) return;
   dispatching_ = true;
   handler_.on_end();

@@ -134,7 +134,8 @@ class TlsStream final : public Stream {
   bool paused_ = false;
   bool transport_reading_ = true;
   bool transport_ended_ = false;
-  bool ended_ = false;  // on_end delivered (or due)
+  bool ended_ = false;          // the peer's data is over (close_notify or transport end)
+  bool end_delivered_ = false;  // the current handler was told of it
   bool failed_ = false;
   bool closing_ = false;
   bool dispatching_ = false;

@@ -314,3 +314,26 @@ TEST_CASE("TCP: write after the peer's reset is reported once, later, not inside
   pair.accepted.reset();
   CHECK(loop.close() == 0);
 }
+
+TEST_CASE("TCP: a handler installed after the peer's FIN still hears of the end") {
+  Loop loop;
+  Pair pair(loop);
+  std::string first;
+  bool first_ended = false;
+  TcpConnection& server = *pair.accepted;
+  server.start({.on_data = [&](std::string_view b) { first.append(b); },
+                .on_end = [&] { first_ended = true; }});
+  pair.client->write("hello");
+  pair.client->shutdown();
+  REQUIRE(run_until(loop, [&] { return first_ended; }));
+  CHECK(first == "hello");
+  int second_ends = 0;
+  server.start({.on_end = [&] { ++second_ends; }});
+  CHECK(second_ends == 0);  // never inside start()
+  CHECK(run_until(loop, [&] { return second_ends == 1; }));
+  loop.run_nowait();
+  CHECK(second_ends == 1);
+  pair.accepted.reset();
+  pair.client.reset();
+  CHECK(loop.close() == 0);
+}
