@@ -1,6 +1,9 @@
+#include <cstdio>
 #include <string>
 
-#include "cli/not_built.h"
+#include "cli/command.h"
+#include "storage/reader.h"
+#include "storage/timeline.h"
 
 namespace wa::cli {
 
@@ -9,7 +12,16 @@ void add_show(CLI::App& app) {
   static std::string db = "captures/workalready.sqlite", recording;
   sub->add_option("--db", db, "Capture file")->capture_default_str();
   sub->add_option("RECORDING", recording, "Recording id or name (default: the latest)");
-  set_action(sub, not_built("show"));
+  set_action(sub, [] {
+    auto reader = store::CaptureReader::open(db);
+    if (!reader) return usage_error(reader.error().why);
+    auto found = reader->find_recording(recording);
+    if (!found) return usage_error(found.error().why);
+    auto data = reader->load(found->id);
+    if (!data) return usage_error(data.error().why);
+    std::fputs(store::format_timeline(*data).c_str(), stdout);
+    return int{kOk};
+  });
 }
 
 }  // namespace wa::cli

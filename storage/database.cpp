@@ -234,12 +234,7 @@ Result<void> create_schema(Database& db) {
   return db.exec("COMMIT");
 }
 
-Result<void> migrate(Database& db, bool read_only) {
-  if (read_only) {
-    return refuse(db.path(),
-                  "uses an older capture schema and must be migrated, but it is "
-                  "read-only; copy it somewhere writable");
-  }
+Result<void> migrate(Database& db) {
   if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return r;
   // Read the version again inside the transaction: another process may have migrated it.
   auto version = db.query_int("PRAGMA user_version");
@@ -261,6 +256,25 @@ Result<void> migrate(Database& db, bool read_only) {
   return db.exec("COMMIT");
 }
 
+// Reading never changes a capture file: example captures live in git, CI artefacts may be
+// shared, and an older build must still be able to read what it wrote. So a reader migrates a
+// private copy instead, a temporary database that SQLite deletes when it is closed (an empty
+// file name, sqlite.org/inmemorydb.html "Temporary Databases"), filled with the backup API.
+Result<Database> migrated_copy(Database& source) {
+  sqlite3* handle = nullptr;
+  int rc = sqlite3_open_v2("", &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  Database copy(handle, source.path());
+  if (rc != SQLITE_OK) return copy.failure("cannot make a temporary copy to migrate");
+  sqlite3_backup* backup = sqlite3_backup_init(handle, "main", source.handle(), "main");
+  if (backup == nullptr) return copy.failure("cannot copy to migrate");
+  rc = sqlite3_backup_step(backup, -1);
+  sqlite3_backup_finish(backup);
+  if (rc != SQLITE_DONE) return source.failure("cannot copy to migrate");
+  if (auto r = configure(copy, Access::read); !r) return r.error();
+  if (auto r = migrate(copy); !r) return r.error();
+  return copy;
+}
+
 }  // namespace
 
 Result<Database> open_capture(const std::string& path, Access access) {
@@ -273,14 +287,12 @@ Result<Database> open_capture(const std::string& path, Access access) {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   sqlite3* handle = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &handle, flags, nullptr);
-  bool read_only = false;
   if (rc != SQLITE_OK && access == Access::read) {
     // A capture file shipped read-only (a CI artefact) can still be read.
     sqlite3_close_v2(handle);
     handle = nullptr;
     flags = (flags & ~SQLITE_OPEN_READWRITE) | SQLITE_OPEN_READONLY;
     rc = sqlite3_open_v2(path.c_str(), &handle, flags, nullptr);
-    read_only = true;
   }
   Database db(handle, path);
   if (rc != SQLITE_OK) return db.failure("cannot open");
@@ -316,7 +328,8 @@ Result<Database> open_capture(const std::string& path, Access access) {
   }
   if (*version < 1) return refuse(path, "corrupt capture file (no schema version)");
   if (*version < kSchemaVersion) {
-    if (auto r = migrate(db, read_only); !r) return r.error();
+    if (access == Access::read) return migrated_copy(db);
+    if (auto r = migrate(db); !r) return r.error();
   }
   return db;
 }

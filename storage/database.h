@@ -80,13 +80,15 @@ class Database {
 };
 
 enum class Access {
-  read,   // the file must exist and be a capture file; older schemas are migrated in place
+  read,   // the file must exist and be a capture file; it is never changed: an older schema is
+          // migrated in a private temporary copy
   write,  // created (0600, parent folders too) when missing; WAL, synchronous=NORMAL
 };
 
 // Opens `path` as a capture file. Refuses, with one line naming the file: a missing file (for
 // reading), a file that is not SQLite or is cut short, SQLite files of other applications, and
-// capture files of a newer schema. Older schemas are migrated in ordered steps (schema.h).
+// capture files of a newer schema. Older schemas are migrated in ordered steps (schema.h): in
+// place for writing, in a temporary copy for reading.
 Result<Database> open_capture(const std::string& path, Access access);
 
 }  // namespace wa::store

@@ -37,6 +37,15 @@ size_t utf8_sequence(std::string_view s, size_t i) {
   return n;
 }
 
+bool utf8_valid(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    size_t n = utf8_sequence(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
 std::string offset(Micros us) {
   return strf("%+9.3fs", static_cast<double>(us) / 1e6);  // "   +0.012s"
 }
@@ -45,56 +54,64 @@ const char* arrow(Direction d) {
   return d == Direction::client ? "C>" : "S>";
 }
 
+// "/admin " for a namespace other than the main one, "" for the main one.
 std::string ns_prefix(const std::string& ns) {
-  return ns.empty() || ns == "/" ? std::string() : ns + " ";
+  return ns.empty() || ns == "/" ? std::string() : printable(ns, 60) + " ";
+}
+
+// The namespace itself, "/" when empty.
+std::string ns_name(const std::string& ns) {
+  return ns.empty() ? "/" : printable(ns, 60);
 }
 
 std::string ack_suffix(const std::optional<std::int64_t>& ack) {
   return ack ? strf(" #%" PRId64, *ack) : std::string();
 }
 
-// Socket.IO packet types, PROTOCOLS.md §2 (v4/v5) and §3 (0.9).
+// Socket.IO packet types, PROTOCOLS.md §2 (v4/v5).
 std::string describe_sio(const SocketPacket& p, std::size_t max) {
   std::string args = p.args.empty() ? "" : " " + printable(p.args, max);
-  std::string ns = ns_prefix(p.namespace_);
   switch (*p.sio_type) {
     case 0:
-      return "connect " + (ns.empty() ? std::string("/ ") : ns) + args;
+      return "connect " + ns_name(p.namespace_) + args;
     case 1:
-      return "disconnect " + (ns.empty() ? std::string("/") : ns);
+      return "disconnect " + ns_name(p.namespace_);
     case 2:
     case 5:
-      return "event " + ns + printable(p.event, max) + ack_suffix(p.ack_id) + args +
-             (p.attachment_count ? strf(" +%d binary", p.attachment_count) : "");
+      return "event " + ns_prefix(p.namespace_) + printable(p.event, max) + ack_suffix(p.ack_id) +
+             args + (p.attachment_count ? strf(" +%d binary", p.attachment_count) : "");
     case 3:
     case 6:
-      return "ack " + ns + ack_suffix(p.ack_id).substr(1) + args;
+      return "ack " + ns_prefix(p.namespace_) + "#" + strf("%" PRId64, p.ack_id.value_or(-1)) +
+             args;
     case 4:
-      return "connect_error " + (ns.empty() ? std::string("/") : ns) + args;
+      return "connect_error " + ns_name(p.namespace_) + args;
   }
   return strf("packet type %d", *p.sio_type) + args;
 }
 
+// Socket.IO 0.9 frame types, PROTOCOLS.md §3.
 std::string describe_sio09(const SocketPacket& p, std::size_t max) {
   std::string args = p.args.empty() ? "" : " " + printable(p.args, max);
   std::string ns = ns_prefix(p.namespace_);
   switch (*p.sio_type) {
     case 0:
-      return "disconnect " + (ns.empty() ? std::string("/") : ns);
+      return "disconnect " + ns_name(p.namespace_);
     case 1:
-      return "connect " + (ns.empty() ? std::string("/") : ns);
+      return "connect " + ns_name(p.namespace_);
     case 2:
       return {};  // heartbeat: not application traffic
     case 3:
-      return "message " + ns + ack_suffix(p.ack_id) + args;
+      return "message" + (ns.empty() ? "" : " " + ns_name(p.namespace_)) + ack_suffix(p.ack_id) +
+             args;
     case 4:
-      return "json " + ns + ack_suffix(p.ack_id) + args;
+      return "json" + (ns.empty() ? "" : " " + ns_name(p.namespace_)) + ack_suffix(p.ack_id) + args;
     case 5:
       return "event " + ns + printable(p.event, max) + ack_suffix(p.ack_id) + args;
     case 6:
-      return "ack " + ns + ack_suffix(p.ack_id).substr(1) + args;
+      return "ack " + ns + "#" + strf("%" PRId64, p.ack_id.value_or(-1)) + args;
     case 7:
-      return "error " + ns + args;
+      return "error " + ns_name(p.namespace_) + args;
     case 8:
       return {};  // noop
   }
@@ -110,7 +127,9 @@ std::string describe_packet(const SocketPacket& p, std::size_t max) {
       return "engine.io close";
     case 4:
       if (p.sio_type) return describe_sio(p, max);
-      return strf("engine.io message %s", format_size(std::int64_t(p.raw.size())).c_str());
+      // A binary attachment (counted on its event's line) or a plain Engine.IO message.
+      if (utf8_valid(p.raw)) return "engine.io message " + printable(p.raw, max);
+      return "engine.io binary " + format_size(std::int64_t(p.raw.size()));
     case 5:
       return "engine.io upgrade";
   }

@@ -123,9 +123,10 @@ TEST_CASE("write -> read gives back every field of every event") {
   auto exchange = reader->exchange(want.exchanges[1].id);
   REQUIRE(exchange.ok());
   CHECK(*exchange == want.exchanges[1]);
-  auto bin = reader->packet(want.packets[3].id);
+  auto bin = reader->packet(want.packets[4].id);
   REQUIRE(bin.ok());
-  CHECK(*bin == want.packets[3]);
+  CHECK(bin->attachments.size() == 1);
+  CHECK(*bin == want.packets[4]);
   CHECK(reader->connection(want.connections[1].id)->closed_us == kT0 + 71000);
   CHECK(*reader->ws_message(want.ws_messages[0].id) == want.ws_messages[0]);
   CHECK(*reader->session(want.sessions[0].id) == want.sessions[0]);
