@@ -1,5 +1,6 @@
 #include "net/tls_stream.h"
 
+#include <openssl/buffer.h>
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -251,6 +252,7 @@ void TlsStream::read_plain() {
     // Post-handshake messages may want an answer (a TLS 1.3 KeyUpdate, RFC 8446 §4.6.3).
     flush({});
     if (error == SSL_ERROR_WANT_READ) {
+      release_burst_buffer(cipher_in_);  // everything it held has been taken
       // The transport ended without close_notify. Browsers accept that from real servers, and
       // HTTP/1.1 framing, not TLS, tells a complete message from a cut one.
       if (transport_ended_) deliver_end();
@@ -314,6 +316,30 @@ void TlsStream::flush(WriteCallback done) {
   std::string cipher(pending, '\0');
   BIO_read(cipher_out_, cipher.data(), static_cast<int>(pending));
   transport_->write(std::move(cipher), std::move(done));
+  release_burst_buffer(cipher_out_);
+}
+
+// A memory BIO keeps the largest buffer it ever needed. One that grew in a burst (a large write,
+// a 64 KiB transport read) is swapped for a fresh BIO once drained, so that 1,000 idle
+// connections do not each hold the buffer of their biggest moment.
+void TlsStream::release_burst_buffer(BIO* bio) {
+  constexpr size_t kKeep = 32 * 1024;
+  BUF_MEM* memory = nullptr;
+  if (BIO_ctrl_pending(bio) != 0 || BIO_get_mem_ptr(bio, &memory) != 1 || memory == nullptr ||
+      memory->max <= kKeep) {
+    return;
+  }
+  BIO* fresh = BIO_new(BIO_s_mem());
+  if (fresh == nullptr) return;
+  BIO_set_mem_eof_return(fresh, -1);
+  // The SSL object frees the BIO it is given a replacement for.
+  if (bio == cipher_out_) {
+    SSL_set0_wbio(ssl_.get(), fresh);
+    cipher_out_ = fresh;
+  } else {
+    SSL_set0_rbio(ssl_.get(), fresh);
+    cipher_in_ = fresh;
+  }
 }
 
 void TlsStream::shutdown(WriteCallback done) {

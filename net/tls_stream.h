@@ -89,6 +89,7 @@ class TlsStream final : public Stream {
   void write_plain(std::string_view bytes, WriteCallback done);
   void send_shutdown(WriteCallback done);
   void flush(WriteCallback done);
+  void release_burst_buffer(BIO* bio);
   void update_transport_reading();
   Error handshake_error();
   Error record_error();
