@@ -293,8 +293,9 @@ void TlsStream::write_plain(std::string_view bytes, WriteCallback done) {
     transport_->write(std::string(), std::move(done));
     return;
   }
-  // Chunks keep SSL_write's int length and the output BIO's size in range for huge writes.
-  constexpr size_t kChunk = size_t{1} << 28;
+  // Encrypted and handed to the transport 256 KiB at a time: a large write then never needs a
+  // second copy of itself in the output BIO, and SSL_write's int length is never exceeded.
+  constexpr size_t kChunk = 256 * 1024;
   for (size_t offset = 0; offset < bytes.size(); offset += kChunk) {
     size_t n = std::min(kChunk, bytes.size() - offset);
     ERR_clear_error();
