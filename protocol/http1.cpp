@@ -221,6 +221,7 @@ int Parser::on_message_begin() {
   body_bytes_ = 0;
   host_count_ = 0;
   dup_content_length_ = false;
+  skip_value_ = false;
   return HPE_OK;
 }
 
@@ -245,9 +246,10 @@ int Parser::on_header_field(const char* at, size_t length) {
 }
 
 int Parser::on_header_field_complete() {
-  field_open_ = false;
   Headers& list = in_head_ ? head_.headers : trailers_;
-  if (list.empty()) return HPE_OK;
+  // llhttp accepts a line that starts with the colon, and may not call on_header_field then.
+  if (!field_open_) list.emplace_back();
+  field_open_ = false;
   if (list.size() > limits_.max_headers) {
     callback_failure_ =
         fail(Errc::http_too_many_headers, "more than " + std::to_string(limits_.max_headers) +
@@ -261,10 +263,20 @@ int Parser::on_header_field_complete() {
       callback_failure_ = fail(Errc::http_malformed, "whitespace before the colon of a field");
       return HPE_USER;
     }
+    if (name.empty()) {
+      callback_failure_ = fail(Errc::http_malformed, "empty field name");
+      return HPE_USER;
+    }
     if (in_head_ && text::iequals(name, "host")) ++host_count_;
     return HPE_OK;
   }
   trim_trailing_ows(name);
+  if (name.empty()) {
+    // Browsers skip a response field without a name; so does the parser, value and all.
+    list.pop_back();
+    skip_value_ = true;
+    return HPE_OK;
+  }
   // Browsers accept a repeated Content-Length with the same value (RFC 9110 §8.6 allows it);
   // llhttp refuses any repeat. Hide the first one from llhttp and compare once the value is in.
   if (in_head_ && text::iequals(name, "content-length") &&
@@ -279,11 +291,17 @@ int Parser::on_header_field_complete() {
 
 int Parser::on_header_value(const char* at, size_t length) {
   Headers& list = in_head_ ? head_.headers : trailers_;
-  if (list.empty()) return HPE_OK;
+  if (skip_value_ || list.empty()) {
+    return check_until(static_cast<size_t>(at - data_) + length) ? HPE_OK : HPE_USER;
+  }
   return on_span(&list.back().value, at, length);
 }
 
 int Parser::on_header_value_complete() {
+  if (skip_value_) {
+    skip_value_ = false;
+    return HPE_OK;
+  }
   Headers& list = in_head_ ? head_.headers : trailers_;
   if (!list.empty()) trim_trailing_ows(list.back().value);
   if (dup_content_length_) {

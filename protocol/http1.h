@@ -218,6 +218,7 @@ class Parser {
   bool chunked_ = false;          // the current message has a chunked body
   bool ends_connection_ = false;  // no message may follow the current one
   bool dup_content_length_ = false;
+  bool skip_value_ = false;  // the value of a response field without a name is dropped
   uint64_t first_content_length_ = 0;
   int host_count_ = 0;
   bool finishing_ = false;

@@ -663,6 +663,8 @@ TEST_CASE("http1: malformed requests") {
   CHECK(err("get / HTTP/1.1\r\nHost: a\r\n\r\n").starts_with("error http_malformed"));
   CHECK(err("GET /a b HTTP/1.1\r\nHost: a\r\n\r\n").starts_with("error http_malformed"));
   CHECK(err("GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n").starts_with("error http_malformed"));
+  CHECK(err("GET / HTTP/1.1\r\nHost: a\r\n: v\r\n\r\n") ==
+        "error http_malformed [empty field name] @26\n");
   CHECK(err("GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n") ==
         "error http_malformed [whitespace or control byte in the target] @30\n");
   CHECK(err("GET /index.html\r\n\r\n") == "error http_malformed [not an HTTP/1.x request] @19\n");
@@ -738,6 +740,10 @@ TEST_CASE("http1: responses are read as leniently as browsers read them") {
   // Control bytes and UTF-8 in values, and trailing whitespace removed.
   CHECK(parse(kResp, "HTTP/1.1 200 OK\r\nX: a\x01z \r\nY: \xc3\xa9\r\nContent-Length: 0\r\n\r\n")
             .find("  X: a\\x01z\n  Y: \\xc3\\xa9\n") != std::string::npos);
+  // A field without a name is skipped, as browsers skip it.
+  CHECK(parse(kResp, "HTTP/1.1 200 OK\r\nA: 1\r\n: nameless\r\n : x\r\nB: 2\r\n\r\n")
+            .starts_with("head 200 [OK] HTTP/1.1 framing=until_close cl=- keep=0 up=0 continue=0 "
+                         "bytes=49\n  A: 1\n  B: 2\n"));
   // Whitespace before the colon is removed (RFC 9112 §5.1 asks proxies to).
   CHECK(parse(kResp, "HTTP/1.1 200 OK\r\nX-Name : v\r\nContent-Length: 0\r\n\r\n")
             .find("  X-Name: v\n") != std::string::npos);
