@@ -1,25 +1,205 @@
+// `workalready record`: the recording proxy, until SIGINT or SIGTERM.
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
 #include <string>
 #include <vector>
 
-#include "cli/not_built.h"
+#include "cli/command.h"
+#include "net/address.h"
+#include "net/signal_watch.h"
+#include "protocol/url.h"
+#include "proxy/ca.h"
+#include "proxy/proxy_server.h"
+#include "storage/writer.h"
 
 namespace wa::cli {
+namespace {
+
+struct RecordArgs {
+  std::string listen = "127.0.0.1:8080";
+  std::string db = "captures/workalready.sqlite";
+  std::string name, upstream, ca_dir;
+  std::vector<std::string> include, exclude, no_intercept;
+  bool allow_remote = false, upstream_insecure = false, quiet = false;
+  size_t max_body = size_t{4} << 20;
+  uint64_t response_timeout_s = 120;
+};
+
+// "127.0.0.1:8080", "[::1]:8080", "localhost:0" → host and port.
+Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    return fail(Errc::setup, "--listen wants HOST:PORT, not '" + text + "'");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned long port = 0;
+  try {
+    size_t used = 0;
+    port = std::stoul(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1 || port > 65535) throw std::out_of_range("port");
+  } catch (const std::exception&) {
+    return fail(Errc::setup, "--listen has a bad port: '" + text + "'");
+  }
+  if (host.empty()) host = "127.0.0.1";
+  return std::pair{host, uint16_t(port)};
+}
+
+Result<proxy::Origin> parse_upstream(const std::string& text) {
+  auto u = url::parse(text);
+  if (!u || (u->scheme != "http" && u->scheme != "https") || u->host.empty()) {
+    return fail(Errc::setup, "--upstream wants an http:// or https:// URL, not '" + text + "'");
+  }
+  if (!u->path.empty() && u->path != "/") {
+    return fail(Errc::setup, "--upstream takes an origin without a path: '" + text + "'");
+  }
+  return proxy::Origin{u->is_tls(), u->host, u->effective_port()};
+}
+
+int64_t now_us() {
+  return proxy::system_clock()();
+}
+
+int run_record(const RecordArgs& args) {
+  auto listen = parse_listen(args.listen);
+  if (!listen) return usage_error(listen.error().why);
+  auto [host, port] = *listen;
+  bool loopback = host == "localhost";
+  if (auto address = net::Address::parse(host, port)) loopback = address->is_loopback();
+  if (!loopback && !args.allow_remote) {
+    return usage_error("--listen " + args.listen +
+                       " is not a loopback address: anyone who reaches it could use the proxy "
+                       "and read the capture; add --allow-remote if that is what you want");
+  }
+
+  proxy::ProxyOptions options;
+  options.listen_host = host;
+  options.listen_port = port;
+  options.include = args.include;
+  options.exclude = args.exclude;
+  options.no_intercept = args.no_intercept;
+  options.upstream_insecure = args.upstream_insecure;
+  options.max_body = args.max_body;
+  options.response_timeout_ms = args.response_timeout_s * 1000;
+  options.quiet = args.quiet;
+  if (!args.upstream.empty()) {
+    auto upstream = parse_upstream(args.upstream);
+    if (!upstream) return usage_error(upstream.error().why);
+    options.upstream = *upstream;
+  }
+
+  // The CA serves forward mode's CONNECT tunnels; a reverse proxy needs none.
+  std::optional<proxy::CertificateAuthority> ca;
+  if (!options.upstream) {
+    std::string dir = args.ca_dir;
+    if (dir.empty()) {
+      auto fallback = proxy::CertificateAuthority::default_dir();
+      if (!fallback) return usage_error(fallback.error().why);
+      dir = *fallback;
+    }
+    auto loaded = proxy::CertificateAuthority::load_or_create(dir, std::time(nullptr));
+    if (!loaded) return usage_error(loaded.error().why);
+    ca.emplace(std::move(*loaded));
+  }
+
+  std::filesystem::path db(args.db);
+  if (db.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(db.parent_path(), ec);
+    if (ec) return usage_error("cannot create " + db.parent_path().string() + ": " + ec.message());
+  }
+  store::Recording recording;
+  recording.name = args.name.empty() ? "recording" : args.name;
+  recording.started_us = now_us();
+  recording.mode = options.upstream ? "reverse" : "forward";
+  recording.listen = args.listen;
+  recording.upstream = options.upstream ? options.upstream->str() : "";
+  recording.tool_version = WA_VERSION;
+  auto writer = store::CaptureWriter::open(args.db, recording);
+  if (!writer) return usage_error(writer.error().why);
+
+  net::Loop loop;
+  proxy::Console console(stdout, args.quiet);
+  proxy::Recorder recorder(writer->get(), proxy::system_clock(),
+                           proxy::RecorderOptions{args.max_body});
+  auto server = proxy::ProxyServer::start(loop, options, recorder, console, ca ? &*ca : nullptr);
+  if (!server) return usage_error(server.error().why);
+
+  const auto& rec = (*writer)->recording();
+  std::cout << "workalready: listening on " << (*server)->address() << " ("
+            << (options.upstream ? "reverse proxy to " + options.upstream->str()
+                                 : std::string("forward proxy"))
+            << "), recording #" << rec.id << " \"" << rec.name << "\" into " << args.db << "\n";
+  if (ca) {
+    std::cout << "workalready: HTTPS is intercepted with the CA " << ca->cert_path()
+              << (ca->created() ? " (new: run 'workalready ca' to see how to trust it)" : "")
+              << "\n";
+  }
+  std::cout << "workalready: stop with Ctrl-C" << std::endl;
+
+  bool stopping = false;
+  auto signals = net::SignalWatch::create(loop, {SIGINT, SIGTERM}, [&](int) {
+    if (stopping) return;
+    stopping = true;
+    (*server)->stop(1000, [&] { loop.stop(); });
+  });
+  loop.run();
+
+  signals.reset();
+  server->reset();
+  while (loop.run_once()) {
+  }
+  recorder.finish();
+  auto closed = (*writer)->close(now_us());
+  auto stats = (*writer)->stats();
+  const auto& s = recorder.stats();
+  std::cout << "workalready: recorded " << s.exchanges << " exchanges, " << s.ws_messages
+            << " WebSocket messages, " << s.socket_events << " Socket.IO events, " << s.cookies_set
+            << " cookies set into " << args.db << " (recording #" << rec.id << ")" << std::endl;
+  if (!closed) return usage_error("the capture file was not closed cleanly: " + closed.error().why);
+  if (stats.rejected) {
+    std::cerr << "workalready: " << stats.rejected << " capture events could not be written ("
+              << stats.last_error << ")\n";
+  }
+  if (int rc = loop.close(); rc != 0) {
+    std::cerr << "workalready: handles left open at exit: " << loop.open_handles() << "\n";
+  }
+  return kOk;
+}
+
+}  // namespace
 
 void add_record(CLI::App& app) {
-  auto* sub = app.add_subcommand("record", "Run the recording proxy until SIGINT/SIGTERM");
-  static std::string listen = "127.0.0.1:8080", db = "captures/workalready.sqlite", name,
-                     upstream, ca_dir;
-  static std::vector<std::string> include, exclude;
-  static bool allow_remote = false;
-  sub->add_option("--listen", listen, "Address to listen on")->capture_default_str();
-  sub->add_option("--db", db, "Capture file")->capture_default_str();
-  sub->add_option("--name", name, "Label of the recording");
-  sub->add_option("--upstream", upstream, "Reverse-proxy mode: the server URL");
-  sub->add_option("--ca-dir", ca_dir, "Folder of the local CA (default ~/.workalready)");
-  sub->add_option("--include", include, "Hosts to record (glob, repeatable)");
-  sub->add_option("--exclude", exclude, "Hosts not to record (glob, repeatable)");
-  sub->add_flag("--allow-remote", allow_remote, "Allow listening on a non-loopback address");
-  set_action(sub, not_built("record"));
+  auto* sub = app.add_subcommand(
+      "record",
+      "Run the recording proxy until SIGINT/SIGTERM. Forward mode (default): point the browser's "
+      "HTTP and HTTPS proxy at --listen; HTTPS is intercepted with the local CA (see 'workalready "
+      "ca'). Reverse mode: --upstream URL, and open the app at the --listen address.");
+  static RecordArgs args;
+  sub->add_option("--listen", args.listen, "Address to listen on (HOST:PORT; port 0 picks one)")
+      ->capture_default_str();
+  sub->add_option("--db", args.db, "Capture file (created if missing)")->capture_default_str();
+  sub->add_option("--name", args.name, "Label of the recording");
+  sub->add_option("--upstream", args.upstream, "Reverse-proxy mode: the server's origin URL");
+  sub->add_option("--ca-dir", args.ca_dir, "Folder of the local CA (default ~/.workalready)");
+  sub->add_option("--include", args.include, "Record only these hosts (glob, repeatable)");
+  sub->add_option("--exclude", args.exclude, "Do not record these hosts (glob, repeatable)");
+  sub->add_option("--no-intercept", args.no_intercept,
+                  "Tunnel these hosts' HTTPS untouched (glob, repeatable)");
+  sub->add_flag("--allow-remote", args.allow_remote, "Allow listening on a non-loopback address");
+  sub->add_flag("--upstream-insecure", args.upstream_insecure,
+                "Do not verify upstream TLS certificates");
+  sub->add_option("--max-body", args.max_body, "Bytes of each body or message recorded")
+      ->capture_default_str();
+  sub->add_option("--response-timeout", args.response_timeout_s,
+                  "Seconds of upstream silence before a 504")
+      ->capture_default_str();
+  sub->add_flag("--quiet", args.quiet, "No line per exchange on the console");
+  set_action(sub, [] { return run_record(args); });
 }
 
 }  // namespace wa::cli

@@ -128,8 +128,8 @@ bool set_validity(X509* cert, int64_t now_unix, long days_before, long days_afte
          X509_time_adj_ex(X509_getm_notAfter(cert), int(days_after), 0, &now);
 }
 
-X509Ptr make_ca_cert(EVP_PKEY* key, int64_t now_unix) {
-  X509Ptr cert(X509_new());
+net::X509Ptr make_ca_cert(EVP_PKEY* key, int64_t now_unix) {
+  net::X509Ptr cert(X509_new());
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>(kCaName), -1, -1, 0);
@@ -192,7 +192,7 @@ Result<CertificateAuthority> CertificateAuthority::load_or_create(const std::str
     if (auto made = make_private_dir(dir); !made) return made.error();
     ca.key_.reset(EVP_EC_gen("P-256"));
     if (!ca.key_) return setup_error("cannot generate the CA key: " + openssl_error());
-    ca.cert_ = make_ca_cert(ca.key_.get(), now_unix);
+    ca.cert_ = net::share(make_ca_cert(ca.key_.get(), now_unix));
     if (!ca.cert_) return setup_error("cannot create the CA certificate: " + openssl_error());
     if (auto w = write_file(ca.key_path_, pem_of_key(ca.key_.get()), 0600); !w) return w.error();
     if (auto w = write_file(ca.cert_path_, pem_of_cert(ca.cert_.get()), 0644); !w) {
@@ -207,7 +207,7 @@ Result<CertificateAuthority> CertificateAuthority::load_or_create(const std::str
     if (!ca.key_) return setup_error(ca.key_path_ + " is not a PEM private key");
     f = std::fopen(ca.cert_path_.c_str(), "r");
     if (!f) return setup_error("cannot read " + ca.cert_path_ + ": " + std::strerror(errno));
-    ca.cert_.reset(PEM_read_X509(f, nullptr, nullptr, nullptr));
+    ca.cert_ = net::share(net::X509Ptr(PEM_read_X509(f, nullptr, nullptr, nullptr)));
     std::fclose(f);
     if (!ca.cert_) return setup_error(ca.cert_path_ + " is not a PEM certificate");
     if (X509_check_private_key(ca.cert_.get(), ca.key_.get()) != 1) {
@@ -247,7 +247,7 @@ Result<LeafCertificate> CertificateAuthority::leaf_for(std::string_view host, in
   const auto& [name, is_ip] = *normal;
   if (auto it = leaves_.find(name); it != leaves_.end()) return it->second;
 
-  X509Ptr cert(X509_new());
+  net::X509Ptr cert(X509_new());
   X509_NAME* subject = X509_get_subject_name(cert.get());
   if (name.size() <= 64) {  // RFC 5280 ub-common-name; the SAN carries the name regardless
     X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,

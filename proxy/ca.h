@@ -16,18 +16,10 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "net/openssl.h"
 #include "protocol/result.h"
 
 namespace wa::proxy {
-
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct EvpPkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
 
 // A minted leaf: shared, because TLS contexts built from it may outlive a cache eviction.
 struct LeafCertificate {
@@ -47,6 +39,9 @@ class CertificateAuthority {
   const std::string& cert_path() const { return cert_path_; }
   const std::string& key_path() const { return key_path_; }
   X509* cert() const { return cert_.get(); }
+  // The CA certificate, to send after a leaf: a client that pins the CA's key
+  // (--ignore-certificate-errors-spki-list) finds it in the chain.
+  std::shared_ptr<X509> shared_cert() const { return cert_; }
   std::string cert_pem() const;
 
   // base64(SHA-256(SubjectPublicKeyInfo)) of the CA key: the value Chromium's
@@ -65,8 +60,8 @@ class CertificateAuthority {
   CertificateAuthority() = default;
 
   std::string cert_path_, key_path_;
-  X509Ptr cert_;
-  EvpPkeyPtr key_;
+  std::shared_ptr<X509> cert_;
+  net::EvpPkeyPtr key_;
   // One key pair serves every leaf: generating a P-256 key per host would double the cost of
   // minting, and the leaf key never leaves this process.
   std::shared_ptr<EVP_PKEY> leaf_key_;

@@ -1,0 +1,32 @@
+// The proxy's console: one line per exchange and per WebSocket, warnings, and the summary.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "storage/model.h"
+
+namespace wa::proxy {
+
+class Console {
+ public:
+  explicit Console(std::FILE* out = stdout, bool quiet = false) : out_(out), quiet_(quiet) {}
+
+  // `GET http://127.0.0.1:3000/login 303 4ms 0B` (and `(not recorded)`, or the error).
+  void exchange(const store::Exchange& exchange, uint64_t response_bytes, bool recorded);
+  void websocket(std::string_view url, std::string_view what);
+  // Always printed, even when quiet.
+  void warning(std::string_view text);
+  void info(std::string_view text);
+
+ private:
+  std::FILE* out_;
+  bool quiet_;
+};
+
+// "512B", "1.2kB", "3.4MB".
+std::string format_bytes(uint64_t bytes);
+
+}  // namespace wa::proxy

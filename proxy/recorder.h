@@ -1,0 +1,121 @@
+// The recorder: turns what the proxy relays into capture events for the writer.
+//
+// It runs on the proxy's event loop. It caps recorded bodies (keeping the full length, and a
+// SHA-256 of the whole body when it had to cut), splits Cookie and Set-Cookie headers into
+// cookie events, and decodes Engine.IO / Socket.IO traffic (both transports, across the upgrade)
+// through protocol/socket_traffic.h, so that recordings are queryable by event.
+//
+// Without a writer (a relay that records nothing) every call is a cheap no-op.
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "protocol/http1.h"
+#include "protocol/socket_traffic.h"
+#include "protocol/websocket.h"
+#include "storage/model.h"
+#include "storage/writer.h"
+
+namespace wa::proxy {
+
+// Microseconds since the Unix epoch; injected so tests can be exact.
+using Clock = std::function<int64_t()>;
+Clock system_clock();
+
+// A body as it streams through: the first `cap` bytes are kept; past the cap only the length
+// and a running SHA-256 of the whole body go on (hashing starts only once a body is cut, so
+// ordinary bodies cost a copy and nothing more).
+class BodyCapture {
+ public:
+  explicit BodyCapture(size_t cap = 0) : cap_(cap) {}
+  BodyCapture(BodyCapture&&) noexcept = default;
+  BodyCapture& operator=(BodyCapture&&) noexcept = default;
+
+  void set_cap(size_t cap) { cap_ = cap; }
+  void append(std::string_view bytes);
+  uint64_t size() const { return total_; }
+  bool truncated() const { return total_ > kept_.size(); }
+  std::string_view kept() const { return kept_; }
+  store::Payload take();
+
+ private:
+  struct HashFree {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  size_t cap_;
+  std::string kept_;
+  uint64_t total_ = 0;
+  std::unique_ptr<EVP_MD_CTX, HashFree> hash_;
+};
+
+struct RecorderOptions {
+  size_t max_body = 4u << 20;  // bytes of each body or WebSocket message kept
+};
+
+struct RecorderStats {
+  uint64_t exchanges = 0;
+  uint64_t ws_messages = 0;
+  uint64_t socket_events = 0;  // Socket.IO events and acks (not heartbeats or attachments)
+  uint64_t cookies_set = 0;
+  uint64_t errors = 0;  // exchanges recorded with an error
+};
+
+// One exchange being relayed. The session fills it in as the request and response pass and
+// hands it to Recorder::exchange_done() when it is over, whichever way it ended.
+struct ExchangeRecord {
+  store::Exchange row;  // method, url, headers, status, timings, error
+  BodyCapture request_body, response_body;
+  bool recorded = true;  // false for hosts --include/--exclude leave out
+};
+
+class Recorder {
+ public:
+  // `writer` may be null: nothing is recorded then.
+  Recorder(store::CaptureWriter* writer, Clock clock, RecorderOptions options = {});
+
+  bool enabled() const { return writer_ != nullptr; }
+  int64_t now() const { return clock_(); }
+  const RecorderOptions& options() const { return options_; }
+  const RecorderStats& stats() const { return stats_; }
+
+  // A client connection (or a connection inside a CONNECT tunnel) and its end.
+  store::Id connection_opened(store::Connection connection);
+  void connection_closed(store::Id id, std::string error = {});
+
+  // Ids for exchanges, handed out when a request starts so WebSocket messages and packets can
+  // refer to it; 0 when not recording.
+  store::Id new_exchange_id();
+  void exchange_done(ExchangeRecord& exchange);
+
+  // A WebSocket on the connection that exchange `exchange_id` upgraded, for `target` (the
+  // request target of the upgrade). Messages of both directions, then its end.
+  void websocket_opened(store::Id exchange_id, std::string_view target);
+  void websocket_message(store::Id exchange_id, store::Direction direction,
+                         const ws::Message& message);
+  void websocket_closed(store::Id exchange_id);
+
+  // Packets still waiting for attachments; then nothing more is recorded.
+  void finish();
+
+ private:
+  void push(store::CaptureEvent event);
+  void push_cookies(const store::Exchange& exchange);
+  void push_observed(traffic::Observed observed);
+
+  store::CaptureWriter* writer_;
+  Clock clock_;
+  RecorderOptions options_;
+  RecorderStats stats_;
+  traffic::Observer observer_;
+  std::map<std::string, store::Id> sessions_;  // Engine.IO / 0.9 sid -> session row
+  std::map<store::Id, bool> sockets_;          // upgraded exchanges carrying socket traffic
+};
+
+}  // namespace wa::proxy
