@@ -43,6 +43,9 @@ std::size_t event_bytes(const CaptureEvent& event) {
   return sizeof(CaptureEvent) + std::visit(Size{}, event);
 }
 
+// Events taken from the queue per step of a transaction: about a millisecond of writing.
+constexpr std::size_t kChunk = 512;
+
 Result<Id> max_id(Database& db, const char* table) {
   std::string sql = std::string("SELECT coalesce(max(id), 0) FROM ") + table;
   return db.query_int(sql.c_str());
@@ -245,8 +248,10 @@ void CaptureWriter::run() {
         // Wait for more only while the transaction is young; closing drains without waiting.
         has_work_.wait_until(lock, deadline, [&] { return !queue_.empty() || closing_; });
         if (queue_.empty()) break;
+        // A chunk at a time, so that the deadline is looked at every few milliseconds of
+        // work even when the queue is long, and room is given back to producers as it goes.
         batch.clear();
-        while (!queue_.empty()) {
+        while (!queue_.empty() && batch.size() < kChunk) {
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
