@@ -1,6 +1,7 @@
 #include "protocol/http1.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "protocol/text.h"
@@ -144,9 +145,14 @@ Failure Parser::failure_from_llhttp(llhttp_errno_t err, size_t at) {
   std::string why = lower_first(llhttp_get_error_reason(&parser_));
   Errc code = Errc::http_malformed;
   switch (err) {
-    case HPE_UNEXPECTED_CONTENT_LENGTH:  // a second Content-Length, or one with Transfer-Encoding
-    case HPE_INVALID_TRANSFER_ENCODING:  // chunked not last in a request (RFC 9112 §6.3 rule 4)
+    case HPE_UNEXPECTED_CONTENT_LENGTH:  // RFC 9112 §6.3 rule 3, §11.2
       code = Errc::http_smuggling;
+      why = why.find("uplicate") != std::string::npos ? "duplicate Content-Length"
+                                                      : "Content-Length with Transfer-Encoding";
+      break;
+    case HPE_INVALID_TRANSFER_ENCODING:  // RFC 9112 §6.3 rule 4
+      code = Errc::http_smuggling;
+      why = "Transfer-Encoding whose last coding is not chunked";
       break;
     case HPE_PAUSED_H2_UPGRADE:
       why = "HTTP/2 connection preface on an HTTP/1.1 connection";
@@ -186,28 +192,47 @@ bool Parser::scan_request_bytes(size_t at) {
     cursor_ = std::max(cursor_, at);
     return true;
   }
-  for (size_t i = cursor_; i < at; ++i) {
+  auto broken = [&](size_t pos, Errc code, const char* why) {
+    cursor_ = pos;
+    record(code, why, pos);
+    return false;
+  };
+  size_t i = cursor_;
+  while (i < at) {
     char c = data_[i];
     if (crlf_expected_ > 0) {
       if (c != (crlf_expected_ == 2 ? '\r' : '\n')) {
-        cursor_ = i;
-        record(Errc::http_smuggling, "chunk data not followed by CRLF", i);
-        return false;
+        return broken(i, Errc::http_smuggling, "chunk data not followed by CRLF");
       }
       if (--crlf_expected_ == 0) line_start_ = true;
+      ++i;
       continue;
     }
-    const char* why = nullptr;
-    if (prev_cr_ && c != '\n') why = "bare CR";
-    if (!prev_cr_ && c == '\n') why = "bare LF";
-    if (line_start_ && is_ows(c)) why = "obs-fold (a line starting with whitespace)";
-    if (why != nullptr) {
-      cursor_ = i;
-      record(Errc::http_malformed, why, i);
-      return false;
+    if (prev_cr_) {
+      if (c != '\n') return broken(i, Errc::http_malformed, "bare CR");
+      prev_cr_ = false;
+      line_start_ = true;
+      ++i;
+      continue;
     }
-    prev_cr_ = c == '\r';
-    line_start_ = c == '\n';
+    if (line_start_ && is_ows(c)) {
+      return broken(i, Errc::http_malformed, "obs-fold (a line starting with whitespace)");
+    }
+    // The rest of the line in one step: up to the next CR, which must come right before the
+    // next LF.
+    const char* from = data_ + i;
+    const auto* lf = static_cast<const char*>(std::memchr(from, '\n', at - i));
+    const char* line_end = lf != nullptr ? lf : data_ + at;
+    const auto* cr = static_cast<const char*>(std::memchr(from, '\r', line_end - from));
+    line_start_ = false;
+    if (cr != nullptr) {
+      prev_cr_ = true;
+      i = static_cast<size_t>(cr - data_) + 1;
+    } else if (lf != nullptr) {
+      return broken(static_cast<size_t>(lf - data_), Errc::http_malformed, "bare LF");
+    } else {
+      i = at;
+    }
   }
   cursor_ = at;
   return true;
@@ -548,6 +573,7 @@ Result<size_t> Parser::feed(std::string_view bytes, Sink& sink) {
       pos = at;
       Pending what = pending_;
       pending_ = Pending::nothing;
+      if (what == Pending::nothing) continue;
       if (what == Pending::trailers) {
         in_trailers_ = true;
         trailer_start_ = base_ + at;

@@ -90,7 +90,7 @@ struct Head {
   // HTTP after this head (101, or a 2xx answer to CONNECT).
   bool upgrade = false;
   bool expect_continue = false;  // requests: Expect: 100-continue (RFC 9110 §10.1.1)
-  uint64_t head_bytes = 0;       // bytes of the head on the wire, start line to empty line
+  uint64_t head_bytes = 0;       // bytes of the head on the wire, with any empty lines before it
 
   bool is_request() const { return !method.empty(); }
   bool chunked() const { return framing == Framing::chunked; }
@@ -111,7 +111,8 @@ enum class Flow : uint8_t { proceed, pause };
 class Sink {
  public:
   virtual ~Sink() = default;
-  // A complete head. 1xx interim responses arrive as messages of their own.
+  // A complete head. 1xx interim responses arrive as messages of their own. Flow::pause makes
+  // feed() return right after the head, before any body byte.
   virtual Flow on_head(Head& head) = 0;
   // Body bytes, after any transfer coding is removed (chunk framing is not included).
   virtual void on_body(std::string_view bytes) = 0;
@@ -150,8 +151,10 @@ class Parser {
   Result<void> finish(Sink& sink);
 
   // Responses only: the method of the request the next final response answers, queued in
-  // request order (pipelining). HEAD responses have no body whatever their fields say; a 2xx
-  // answer to CONNECT starts a tunnel. Without a queued method, a response is read as a GET's.
+  // request order (pipelining); call it when the request is sent, before its response head is
+  // fed. HEAD responses have no body whatever their fields say; a 2xx answer to CONNECT starts a
+  // tunnel. Without a queued method, a response is read as a GET's. 1xx responses do not use up
+  // the queued method.
   void expect_response_to(std::string_view method);
 
   // Requests: the server declined the upgrade (or CONNECT) the last request asked for, so the
@@ -165,7 +168,11 @@ class Parser {
   bool in_message() const;
   // Total bytes consumed so far on this connection.
   uint64_t position() const { return base_; }
-  // Where the failure was found: in the buffer of the failing feed() call, and on the stream.
+  // Where the failure was found, in the buffer of the failing feed() call and on the stream:
+  // the offending byte for syntax, the first byte over a size limit, and the byte after the
+  // colon or after the head for rules that need the whole name or the whole head (field count,
+  // Host, Transfer-Encoding in HTTP/1.0). The same input gives the same position however it
+  // is split.
   size_t error_offset() const { return error_offset_; }
   uint64_t error_position() const { return error_position_; }
 

@@ -608,7 +608,7 @@ TEST_CASE("http1: header count limit") {
 TEST_CASE("http1: request smuggling is refused (RFC 9112 §6.3, §11.2)") {
   auto err = [](const std::string& msg) { return error_of(parse(kReq, msg)); };
   CHECK(err("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")
-            .starts_with("error http_smuggling [content-Length can't be present with Transfer"));
+            .starts_with("error http_smuggling [Content-Length with Transfer-Encoding] @"));
   CHECK(err("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n")
             .starts_with("error http_smuggling"));
   CHECK(err("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc") ==
@@ -616,7 +616,8 @@ TEST_CASE("http1: request smuggling is refused (RFC 9112 §6.3, §11.2)") {
   CHECK(err("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd")
             .starts_with("error http_smuggling [duplicate Content-Length]"));
   CHECK(err("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabc")
-            .starts_with("error http_smuggling [request has invalid `Transfer-Encoding`]"));
+            .starts_with(
+                "error http_smuggling [Transfer-Encoding whose last coding is not chunked]"));
   CHECK(err("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n")
             .starts_with("error http_smuggling"));
   CHECK(err("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
