@@ -112,22 +112,27 @@ int run_record(const RecordArgs& args) {
     std::filesystem::create_directories(db.parent_path(), ec);
     if (ec) return usage_error("cannot create " + db.parent_path().string() + ": " + ec.message());
   }
+  net::Loop loop;
+  proxy::Console console(stdout, args.quiet);
+  proxy::Recorder recorder(nullptr, proxy::system_clock(), proxy::RecorderOptions{args.max_body});
+  auto server = proxy::ProxyServer::start(loop, options, recorder, console, ca ? &*ca : nullptr);
+  if (!server) return usage_error(server.error().why);
+
   store::Recording recording;
   recording.name = args.name.empty() ? "recording" : args.name;
   recording.started_us = now_us();
   recording.mode = options.upstream ? "reverse" : "forward";
-  recording.listen = args.listen;
+  recording.listen = (*server)->address();
   recording.upstream = options.upstream ? options.upstream->str() : "";
   recording.tool_version = WA_VERSION;
   auto writer = store::CaptureWriter::open(args.db, recording);
-  if (!writer) return usage_error(writer.error().why);
-
-  net::Loop loop;
-  proxy::Console console(stdout, args.quiet);
-  proxy::Recorder recorder(writer->get(), proxy::system_clock(),
-                           proxy::RecorderOptions{args.max_body});
-  auto server = proxy::ProxyServer::start(loop, options, recorder, console, ca ? &*ca : nullptr);
-  if (!server) return usage_error(server.error().why);
+  if (!writer) {
+    server->reset();
+    while (loop.run_once()) {
+    }
+    return usage_error(writer.error().why);
+  }
+  recorder.attach(writer->get());
 
   const auto& rec = (*writer)->recording();
   std::cout << "workalready: listening on " << (*server)->address() << " ("

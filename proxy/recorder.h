@@ -80,6 +80,9 @@ class Recorder {
   // `writer` may be null: nothing is recorded then.
   Recorder(store::CaptureWriter* writer, Clock clock, RecorderOptions options = {});
 
+  // Attaches the writer once it is open (record binds its port first, so that the recording
+  // names the real address).
+  void attach(store::CaptureWriter* writer) { writer_ = writer; }
   bool enabled() const { return writer_ != nullptr; }
   int64_t now() const { return clock_(); }
   const RecorderOptions& options() const { return options_; }
