@@ -1,0 +1,114 @@
+// A recording as a script: what each recorded browser did (client actions) and what the server
+// answered (expected outputs), with the causal order between them.
+//
+// Clients. A recording may hold several browsers at once. Exchanges belong to one browser when
+// they share a TCP connection, when one sends back a cookie value another received (or sent)
+// — values of at least 8 characters, so that `lang=en` does not join two people —, or when they
+// carry the same Engine.IO / 0.9 session id. Each group is one client, numbered by its first
+// request.
+//
+// Actions. HTTP exchanges become requests to replay, except the Engine.IO / 0.9 transport
+// requests (polling GETs and POSTs, WebSocket upgrades), which the live socket client makes
+// itself: a socket session becomes an `open` action (the handshake), one `send` action per
+// application packet the client sent (CONNECT, events, acks, disconnects), and a `close`.
+//
+// Expectations. Each replayed HTTP request expects its response; each socket session expects
+// the application packets the server sent (CONNECT replies, events, acks, errors): heartbeats,
+// probes, upgrades and noops are the live client's business and are not expected.
+//
+// Causality, not wall-clock: an action waits for every expectation recorded before it started
+// (of any client: bob's socket is connected before alice's message that bob receives), and
+// for the client's previous action. It then goes at once (or after the recorded gap, with
+// --pace recorded).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/socket_traffic.h"
+#include "storage/model.h"
+#include "storage/reader.h"
+
+namespace wa::replay {
+
+enum class ActionKind : uint8_t {
+  http,          // replay a recorded exchange
+  socket_open,   // start a live socket session (handshake, then the recorded transports)
+  socket_send,   // send one recorded client packet on a session
+  socket_close,  // end the session
+};
+const char* action_kind_name(ActionKind kind);
+
+enum class Plan : uint8_t {
+  polling,         // long-polling only
+  upgrade,         // polling, then upgraded to WebSocket (what browsers do)
+  websocket_only,  // opened on the WebSocket
+};
+const char* plan_name(Plan plan);
+
+struct Action {
+  ActionKind kind = ActionKind::http;
+  int client = 0;
+  int64_t recorded_us = 0;  // when it started in the recording
+  // It waits for Script::expectations[0 .. wait_for): those recorded before it started (the
+  // list is in recorded order), whichever client they belong to.
+  int wait_for = 0;
+  int previous = -1;                            // the client's previous action, or -1
+  const store::Exchange* exchange = nullptr;    // http: the request (and its recorded response)
+  int session = -1;                             // socket_*: index into Script::sessions
+  const store::SocketPacket* packet = nullptr;  // socket_send: the packet to send
+  int expectation = -1;                         // http: the expectation of its response
+};
+
+struct Expectation {
+  enum class Kind : uint8_t { response, packet } kind = Kind::response;
+  int client = 0;
+  int64_t recorded_us = 0;
+  int action = -1;   // response: the http action it answers
+  int session = -1;  // packet: the session it arrives on
+  const store::SocketPacket* packet = nullptr;
+};
+
+struct SocketSession {
+  int client = 0;
+  store::SocketProtocol protocol = store::SocketProtocol::eio4;
+  std::string recorded_sid;
+  Plan plan = Plan::upgrade;
+  // The handshake request as recorded: its URL (with the user's query parameters, as recorded)
+  // and headers. Null when the recording joined an open session: it cannot be replayed then.
+  const store::Exchange* handshake = nullptr;
+  std::vector<int> expectations;  // server packets, in recorded order
+  int open_action = -1;
+};
+
+struct Client {
+  std::vector<int> actions;  // in order
+  // Cookies the browser held before the recording began: sent before any Set-Cookie of the
+  // recording gave them. The runner seeds its live jar with them.
+  std::vector<store::Header> seed_cookies;  // name, value
+  std::string label;                        // "client 1 (alice)" when a login form names one
+};
+
+struct Script {
+  store::RecordingData data;  // owns everything the pointers below point into
+  std::string main_origin;    // scheme://host:port of the first replayed request
+  std::vector<Client> clients;
+  std::vector<Action> actions;  // in recorded order
+  std::vector<Expectation> expectations;
+  std::vector<SocketSession> sessions;
+  std::vector<const store::Exchange*> skipped;  // unmapped origins, recorded errors
+  std::vector<std::string> warnings;            // what cannot be replayed faithfully
+};
+
+// Builds the script of a loaded recording. `is_mapped(origin)` says whether requests to that
+// origin (scheme://host:port) are replayed; the others are listed as skipped.
+Script build_script(store::RecordingData data,
+                    const std::function<bool(const std::string& origin)>& is_mapped);
+
+// The origin (scheme://host[:port], default ports left out) of an absolute URL, "" if none.
+std::string origin_of(std::string_view url);
+
+}  // namespace wa::replay

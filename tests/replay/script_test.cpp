@@ -1,0 +1,180 @@
+#include "replay/script.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace wa;
+using namespace wa::replay;
+
+namespace {
+
+// A recording of two browsers chatting through one proxy, built by hand: alice and bob log in,
+// open a Socket.IO v5 session each (polling, then WebSocket), alice chats and bob receives her
+// broadcast. Alice's browser also sends a background request to an origin nobody maps.
+struct Builder {
+  store::RecordingData data;
+  store::Id next = 1;
+
+  store::Exchange& exchange(store::Id connection, int64_t start, int64_t end, std::string method,
+                            std::string url, int status) {
+    store::Exchange x;
+    x.id = next++;
+    x.connection_id = connection;
+    x.started_us = start;
+    x.ended_us = end;
+    x.method = std::move(method);
+    x.url = std::move(url);
+    x.status = status;
+    data.exchanges.push_back(x);
+    return data.exchanges.back();
+  }
+  void cookie(store::Id exchange, store::CookieKind kind, std::string name, std::string value) {
+    store::CookieEvent c;
+    c.id = next++;
+    c.exchange_id = exchange;
+    c.kind = kind;
+    c.name = std::move(name);
+    c.value = std::move(value);
+    data.cookies.push_back(c);
+  }
+  void session(store::Id id, std::string sid, store::Id handshake) {
+    store::EioSession s;
+    s.id = id;
+    s.sid = std::move(sid);
+    s.handshake_exchange_id = handshake;
+    data.sessions.push_back(s);
+  }
+  void packet(store::Id session, int64_t time, store::Direction dir, int eio,
+              std::optional<int> sio, std::string event = {}) {
+    store::SocketPacket p;
+    p.id = next++;
+    p.session_id = session;
+    p.time_us = time;
+    p.direction = dir;
+    p.eio_type = eio;
+    p.sio_type = sio;
+    p.event = std::move(event);
+    p.raw = "4";
+    data.packets.push_back(p);
+  }
+};
+
+const std::string kApp = "http://127.0.0.1:3000";
+
+Builder two_users() {
+  Builder b;
+  using D = store::Direction;
+  // alice: login (a cookie she held before the recording rides along), then her socket.
+  auto& login_a = b.exchange(1, 100, 110, "POST", kApp + "/login", 303);
+  login_a.request_body = store::Payload::whole("username=alice&password=x");
+  b.cookie(login_a.id, store::CookieKind::sent, "lang", "en");
+  b.cookie(login_a.id, store::CookieKind::set, "connect.sid", "s%3Aalice-session-0001");
+  auto& hs_a =
+      b.exchange(2, 200, 210, "GET", kApp + "/socket.io/?EIO=4&transport=polling&t=1", 200);
+  b.cookie(hs_a.id, store::CookieKind::sent, "connect.sid", "s%3Aalice-session-0001");
+  b.session(900, "ALICESID", hs_a.id);
+  b.exchange(2, 220, 230, "POST", kApp + "/socket.io/?EIO=4&transport=polling&t=2&sid=ALICESID",
+             200);
+  b.exchange(3, 240, 250, "GET", kApp + "/socket.io/?EIO=4&transport=websocket&sid=ALICESID", 101);
+  b.exchange(4, 150, 160, "GET", "https://update.example.com/check", 200);
+  // bob: login, socket.
+  auto& login_b = b.exchange(5, 300, 310, "POST", kApp + "/login", 303);
+  login_b.request_body = store::Payload::whole("username=bob&password=y");
+  b.cookie(login_b.id, store::CookieKind::set, "connect.sid", "s%3Abob-session-000002");
+  auto& hs_b =
+      b.exchange(6, 400, 410, "GET", kApp + "/socket.io/?EIO=4&transport=polling&t=3", 200);
+  b.cookie(hs_b.id, store::CookieKind::sent, "connect.sid", "s%3Abob-session-000002");
+  b.session(901, "BOBSID", hs_b.id);
+  b.exchange(6, 420, 430, "POST", kApp + "/socket.io/?EIO=4&transport=polling&t=4&sid=BOBSID", 200);
+
+  b.packet(900, 210, D::server, 0, {});  // open
+  b.packet(900, 220, D::client, 4, 0);   // CONNECT
+  b.packet(900, 230, D::server, 4, 0);   // CONNECT reply
+  b.packet(900, 231, D::server, 4, 2, "welcome");
+  b.packet(900, 245, D::client, 2, {});  // 2probe: chatter
+  b.packet(901, 410, D::server, 0, {});
+  b.packet(901, 420, D::client, 4, 0);
+  b.packet(901, 430, D::server, 4, 0);
+  b.packet(901, 431, D::server, 4, 2, "welcome");
+  b.packet(900, 500, D::client, 4, 2, "chat");  // alice chats after bob is in
+  b.packet(900, 510, D::server, 4, 2, "chat");
+  b.packet(901, 511, D::server, 4, 2, "chat");  // bob gets the broadcast
+  b.packet(900, 512, D::server, 4, 3);          // alice's ack
+  return b;
+}
+
+bool mapped(const std::string& origin) {
+  return origin == kApp;
+}
+
+}  // namespace
+
+TEST_CASE("two browsers are told apart by connection, cookie and session id") {
+  Script s = build_script(two_users().data, mapped);
+  REQUIRE(s.clients.size() == 2);
+  CHECK(s.clients[0].label == "client 1 (alice)");
+  CHECK(s.clients[1].label == "client 2 (bob)");
+  CHECK(s.main_origin == kApp);
+  REQUIRE(s.sessions.size() == 2);
+  CHECK(s.sessions[0].client == 0);
+  CHECK(s.sessions[1].client == 1);
+  CHECK(s.sessions[0].plan == Plan::upgrade);
+  CHECK(s.sessions[1].plan == Plan::polling);
+  CHECK(s.sessions[0].handshake->url.find("t=1") != std::string::npos);
+}
+
+TEST_CASE("transport requests are the socket client's; the rest are replayed or skipped") {
+  Script s = build_script(two_users().data, mapped);
+  std::vector<std::string> alice;
+  for (int i : s.clients[0].actions) {
+    const Action& a = s.actions[size_t(i)];
+    std::string what = action_kind_name(a.kind);
+    if (a.kind == ActionKind::http) what += " " + a.exchange->method;
+    if (a.kind == ActionKind::socket_send) what += " " + std::to_string(*a.packet->sio_type);
+    alice.push_back(what);
+  }
+  CHECK(alice == std::vector<std::string>{"http POST", "socket_open", "socket_send 0",
+                                          "socket_send 2", "socket_close"});
+  REQUIRE(s.skipped.size() == 1);
+  CHECK(s.skipped[0]->url == "https://update.example.com/check");
+  // Expected from alice's session: CONNECT reply, welcome, the broadcast of her chat, the ack.
+  CHECK(s.sessions[0].expectations.size() == 4);
+  CHECK(s.sessions[1].expectations.size() == 3);
+}
+
+TEST_CASE("an action waits for every output recorded before it, whoever received it") {
+  Script s = build_script(two_users().data, mapped);
+  const Action* chat = nullptr;
+  for (const Action& a : s.actions) {
+    if (a.kind == ActionKind::socket_send && a.packet->event == "chat") chat = &a;
+  }
+  REQUIRE(chat != nullptr);
+  bool waits_for_bob_welcome = false;
+  for (int i = 0; i < chat->wait_for; ++i) {
+    const Expectation& e = s.expectations[size_t(i)];
+    if (e.client == 1 && e.packet && e.packet->event == "welcome") waits_for_bob_welcome = true;
+    CHECK(e.recorded_us < chat->recorded_us);
+  }
+  CHECK(waits_for_bob_welcome);
+  // A response is paired with its request and never waited for by it.
+  const Action& login = s.actions[size_t(s.clients[0].actions[0])];
+  REQUIRE(login.expectation >= 0);
+  CHECK(s.expectations[size_t(login.expectation)].action == s.clients[0].actions[0]);
+  CHECK(login.wait_for <= login.expectation);
+}
+
+TEST_CASE("cookies the browser held before the recording are seeds") {
+  Script s = build_script(two_users().data, mapped);
+  REQUIRE(s.clients[0].seed_cookies.size() == 1);
+  CHECK(s.clients[0].seed_cookies[0].name == "lang");
+  CHECK(s.clients[1].seed_cookies.empty());
+}
+
+TEST_CASE("an unmapped socket origin is skipped whole") {
+  Script s = build_script(two_users().data, [](const std::string&) { return false; });
+  CHECK(s.actions.empty());
+  CHECK(s.sessions.empty());
+  CHECK(s.clients.empty());
+  CHECK(s.skipped.size() >= 4);
+}
