@@ -16,6 +16,10 @@ bool is_type_digit(char c) {
   return c >= '0' && c <= '6';
 }
 
+bool valid_type(PacketType type) {
+  return static_cast<unsigned>(type) <= 6;
+}
+
 char type_digit(PacketType type) {
   return static_cast<char>('0' + static_cast<int>(type));
 }
@@ -205,6 +209,7 @@ Result<Packet> decode_packet(Version version, std::string_view text, const Limit
 }
 
 Result<std::string> encode_packet(Version version, const Packet& packet) {
+  if (!valid_type(packet.type)) return malformed("packet type is not 0-6");
   std::string out;
   if (packet.binary) {
     if (version == Version::v4) {
@@ -248,6 +253,7 @@ Result<Packet> decode_ws_message(Version version, std::string_view payload, bool
 }
 
 Result<WsMessage> encode_ws_message(Version version, const Packet& packet) {
+  if (!valid_type(packet.type)) return malformed("packet type is not 0-6");
   if (!packet.binary) {
     auto text = encode_packet(version, packet);
     if (!text) return text.error();

@@ -115,6 +115,8 @@ TEST_CASE("text packets encode to the wire form") {
   // v4 has no way to say "binary ping"; text must be UTF-8.
   CHECK(encode_packet(Version::v4, bin("x", PacketType::ping)).error().code == Errc::eio_malformed);
   CHECK_FALSE(encode_packet(Version::v3, pk(PacketType::message, "\xff")).ok());
+  CHECK_FALSE(encode_packet(Version::v3, pk(static_cast<PacketType>(7))).ok());
+  CHECK_FALSE(encode_ws_message(Version::v3, bin("", static_cast<PacketType>(9))).ok());
 }
 
 TEST_CASE("text packets round-trip through encode and decode") {
