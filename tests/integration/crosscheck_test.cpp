@@ -3,9 +3,9 @@
 // Each test starts one of the apps of tests/apps (socket.io 4.8, socket.io 2.5.1,
 // Flask-SocketIO 5 on eventlet, socket.io 0.9.19), puts a TcpTap in front of it, and drives it
 // with the real Socket.IO client of its version (tests/apps/clients/chat_client.js: login,
-// welcome, chat messages with acks, on long-polling, WebSocket, or polling upgraded to
-// WebSocket). The tapped loopback bytes then go through our codecs only: HTTP/1.1
-// (protocol/http1.h) → polling payloads (protocol/engineio_payload.h) or, after the 101,
+// welcome, chat messages with acks, binary data both ways, on long-polling, WebSocket, or
+// polling upgraded to WebSocket). The tapped loopback bytes then go through our codecs only:
+// HTTP/1.1 (protocol/http1.h) → polling payloads (protocol/engineio_payload.h) or, after the 101,
 // WebSocket frames (protocol/websocket.h, inflating permessage-deflate as agreed in the 101,
 // protocol/ws_handshake.h) → Engine.IO packets (protocol/engineio.h) → Socket.IO packets
 // (protocol/socketio.h, or protocol/socketio09.h for 0.9). What they decode to is compared with
@@ -350,11 +350,14 @@ void dump(const Capture& capture, const std::string& label) {
 }
 
 Capture capture_session(const App& app, const std::string& flavor, const std::string& transport,
-                        const std::string& label) {
+                        const std::string& label, bool binary) {
   TcpTap tap(app.port());
   Capture capture;
-  capture.client = run_chat_client({"--url", tap.origin(), "--flavor", flavor, "--transport",
-                                    transport, "--chats", std::to_string(kChats), "--text", kText});
+  std::vector<std::string> args = {"--url",       tap.origin(), "--flavor", flavor,
+                                   "--transport", transport,    "--chats",  std::to_string(kChats),
+                                   "--text",      kText};
+  if (binary) args.push_back("--binary");
+  capture.client = run_chat_client(args);
   INFO(capture.client.out << capture.client.err);
   REQUIRE(capture.client.exit_code == 0);
   // The client has exited, so every connection is closing; what is still open after this is
@@ -467,7 +470,7 @@ struct EioCase {
 void check_eio_session(const EioCase& test) {
   App app({.kind = test.kind});
   std::string label = std::string(app_name(test.kind)) + "-" + test.transport;
-  Capture capture = capture_session(app, test.flavor, test.transport, label);
+  Capture capture = capture_session(app, test.flavor, test.transport, label, true);
   WireDecoder wire = decode_wire(capture, Family::eio);
   ClientView client = client_view(capture.client);
   INFO("client: " << capture.client.out);
@@ -586,6 +589,37 @@ void check_eio_session(const EioCase& test) {
   }
   CHECK(ack_ids.size() == size_t(kChats));
 
+  // Binary both ways: the client's Buffer travels as an attachment after its BINARY_EVENT
+  // header (v4 polling `b<base64>`, v3 polling `b4<base64>` with b64=1, WebSocket binary
+  // frames, v3 ones with a leading 04), and the server's ack echoes it as a BINARY_ACK.
+  const std::string bytes("\x01\x02\x03\xff", 4);
+  auto bins = events_named(records, eio::Direction::to_server, "bin");
+  REQUIRE(bins.size() == 1);
+  const sio::Packet& bin = bins[0]->packet;
+  CHECK(bin.type == sio::PacketType::binary_event);
+  CHECK(bin.attachments == std::vector<std::string>{bytes});
+  CHECK(plain(sio::event_args(bin)) == json::array({plain(sio::placeholder(0))}));
+  REQUIRE(bin.id);
+  CHECK(ack_ids.count(*bin.id) == 0);
+  const sio::Packet* bin_ack = nullptr;
+  for (const auto& r : records) {
+    if (r.direction == eio::Direction::to_client && sio::is_ack(r.packet) &&
+        r.packet.id == bin.id) {
+      bin_ack = &r.packet;
+    }
+  }
+  REQUIRE(bin_ack);
+  CHECK(bin_ack->type == sio::PacketType::binary_ack);
+  CHECK(bin_ack->attachments == std::vector<std::string>{bytes});
+  CHECK(plain(sio::event_args(*bin_ack)) ==
+        json::array({{{"ok", true}, {"size", 4}, {"echo", plain(sio::placeholder(0))}}}));
+  bool client_got_it = false;
+  for (const auto& line : capture.client.lines) {
+    client_got_it =
+        client_got_it || (line.value("type", "") == "binack" && line["ack"]["echo"] == "010203ff");
+  }
+  CHECK(client_got_it);
+
   // Flask on eventlet accepts permessage-deflate and compresses (PROTOCOLS.md §1); the Node
   // servers do not negotiate it.
   for (const auto& u : wire.upgrades) {
@@ -615,7 +649,7 @@ void check_eio_session(const EioCase& test) {
 
 void check_sio09_session(const std::string& transport) {
   App app({.kind = AppKind::sio09});
-  Capture capture = capture_session(app, "v09", transport, "sio09-" + transport);
+  Capture capture = capture_session(app, "v09", transport, "sio09-" + transport, false);
   WireDecoder wire = decode_wire(capture, Family::sio09);
   ClientView client = client_view(capture.client);
   INFO("client: " << capture.client.out);

@@ -130,7 +130,7 @@ class App {
   // Starts the app and waits (up to `timeout`) for its `LISTENING <port>` line. Throws
   // std::runtime_error with the app's output when it does not come, and when the npm packages
   // are not installed (node_modules missing: run `npm ci` at the repository root).
-  explicit App(AppOptions options, Millis timeout = 20000ms);
+  explicit App(AppOptions options, Millis timeout = 60000ms);
 
   int port() const { return port_; }
   bool tls() const { return !options_.tls_cert.empty(); }
@@ -141,7 +141,7 @@ class App {
 
   // Stops the app (SIGTERM) and starts a fresh process of it on the same port, as a server
   // restarted between recording and replay is.
-  void restart(Millis timeout = 20000ms);
+  void restart(Millis timeout = 60000ms);
   void stop();
 
  private:
@@ -165,7 +165,7 @@ struct ClientRun {
 };
 
 // `args` are the script's options (e.g. {"--url", app.origin(), "--flavor", "v2"}).
-ClientRun run_chat_client(const std::vector<std::string>& args, Millis timeout = 30000ms);
+ClientRun run_chat_client(const std::vector<std::string>& args, Millis timeout = 90000ms);
 
 // ---------------------------------------------------------------------------------------------
 // A blocking HTTP/1.1 request to 127.0.0.1 (plain TCP, `Connection: close`), for setting up

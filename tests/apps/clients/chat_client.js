@@ -6,14 +6,15 @@
 //
 //   node chat_client.js --url http://127.0.0.1:PORT [--flavor v4|v2|v09] [--user alice]
 //        [--auth cookie|token|query] [--transport upgrade|polling|websocket] [--chats N]
-//        [--text 'hello {n} from {user}'] [--no-login] [--no-welcome] [--insecure]
+//        [--text 'hello {n} from {user}'] [--binary] [--no-login] [--no-welcome] [--insecure]
 //        [--timeout-ms N]
 //
 // --flavor picks the client library: v4 = socket.io-client 4 (the express_v4 and flask apps),
 // v2 = socket.io-client 2.5, v09 = socket.io-client 0.9.16. With --transport upgrade (the
 // default) the client starts on long-polling and the chat messages are sent once the transport
-// has been upgraded to WebSocket, so both transports carry traffic. --no-welcome chats as soon
-// as the socket is connected (for an app that sends no welcome).
+// has been upgraded to WebSocket, so both transports carry traffic. --binary also sends a `bin`
+// event holding the bytes 01 02 03 ff (before the chats) and waits for its ack. --no-welcome chats
+// as soon as the socket is connected (for an app that sends no welcome).
 
 const http = require('node:http');
 const https = require('node:https');
@@ -29,8 +30,9 @@ function parseArgs(argv) {
     text: 'hello {n} from {user}',
     login: true,
     welcome: true,
+    binary: false,
     insecure: false,
-    timeoutMs: 10000,
+    timeoutMs: 30000,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -54,6 +56,8 @@ function parseArgs(argv) {
       args.text = next();
     else if (flag === '--no-login')
       args.login = false;
+    else if (flag === '--binary')
+      args.binary = true;
     else if (flag === '--no-welcome')
       args.welcome = false;
     else if (flag === '--insecure')
@@ -215,10 +219,12 @@ async function main() {
   let welcomed = false;
   let upgraded = args.transport !== 'upgrade';
   let chatting = false;
+  let finished = false;
 
   const finishIfDone = () => {
-    if (!chatting || acksLeft > 0) return;
+    if (finished || !chatting || acksLeft > 0) return;
     if (!expectedTexts.every((text) => seenTexts.has(text))) return;
+    finished = true;
     clearTimeout(timer);
     print({type: 'done'});
     client.close();
@@ -229,6 +235,15 @@ async function main() {
   const startChatting = () => {
     if (chatting || !welcomed || !upgraded) return;
     chatting = true;
+    if (args.binary) {
+      acksLeft++;
+      socket.emit('bin', Buffer.from([1, 2, 3, 255]), (ack) => {
+        const echo = ack && ack.echo ? Buffer.from(ack.echo).toString('hex') : null;
+        print({type: 'binack', ack: Object.assign({}, ack, {echo})});
+        acksLeft--;
+        finishIfDone();
+      });
+    }
     for (let n = 1; n <= args.chats; n++) {
       const text = args.text.split('{n}').join(String(n)).split('{user}').join(args.user);
       expectedTexts.push(text);

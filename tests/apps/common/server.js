@@ -124,6 +124,11 @@ class ChatRoom {
     const id = this.nextId++;
     return {broadcast: {from: username, text: message.text}, ack: {ok: true, id}};
   }
+  // The ack of a `bin` event: the bytes back (sent as a binary attachment), with their size.
+  binary(data) {
+    if (!Buffer.isBuffer(data)) return {ok: false, error: 'bytes expected'};
+    return {ok: true, size: data.length, echo: data};
+  }
   // The body of GET /api/me; the `noise` variant adds values that differ on every call.
   me(username) {
     if (this.variant !== 'noise') return {username};

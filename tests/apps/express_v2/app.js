@@ -4,7 +4,7 @@
 //
 //   GET  /  POST /login  POST /logout  GET /api/me  GET /api/token   as in express_v4
 //   socket.io   welcome {username} on connect; chat {text} + ack → broadcast chat {from, text},
-//               ack {ok: true, id}
+//               ack {ok: true, id}; bin <bytes> + ack → ack {ok, size, echo: <the bytes>}
 //
 // Socket.IO 2 has no CONNECT payload, so the handshake itself is authorised: Engine.IO's
 // `allowRequest` runs express-session on the handshake request and refuses anonymous users
@@ -114,6 +114,10 @@ io.on('connection', (socket) => {
     const {broadcast, ack: answer} = room.chat(username, message);
     if (broadcast) io.emit('chat', broadcast);
     if (typeof ack === 'function') ack(answer);
+  });
+  // Binary data both ways: the bytes come back in the ack as an attachment.
+  socket.on('bin', (data, ack) => {
+    if (typeof ack === 'function') ack(room.binary(data));
   });
 });
 

@@ -7,7 +7,8 @@
 //   GET  /api/me      {username} of the session (401 when signed out)
 //   GET  /api/token   {token} for the session, used by --auth token|query
 //   socket.io         welcome {username} on connect; chat {text} + ack → broadcast chat
-//                     {from, text}, ack {ok: true, id}
+//                     {from, text}, ack {ok: true, id}; bin <bytes> + ack → ack {ok, size,
+//                     echo: <the same bytes>}
 //
 // --auth cookie: the Engine.IO handshake request carries the session cookie (express-session
 // runs as Engine.IO middleware); token: the CONNECT packet's auth {token}; query: ?token= on
@@ -105,6 +106,10 @@ io.on('connection', (socket) => {
     const {broadcast, ack: answer} = room.chat(username, message);
     if (broadcast) io.emit('chat', broadcast);
     if (typeof ack === 'function') ack(answer);
+  });
+  // Binary data both ways: the bytes come back in the ack as an attachment.
+  socket.on('bin', (data, ack) => {
+    if (typeof ack === 'function') ack(room.binary(data));
   });
 });
 

@@ -6,7 +6,8 @@
   GET  /api/me      {username} of the session (401 when signed out)
   GET  /api/token   {token} for the session, used by --auth token|query
   socket.io         welcome {username} on connect; chat {text} + ack -> broadcast chat
-                    {from, text}, ack {ok: true, id}
+                    {from, text}, ack {ok: true, id}; bin <bytes> + ack -> ack {ok, size,
+                    echo: <the same bytes>}
 
 --auth cookie: the Engine.IO handshake request carries Flask's session cookie (Flask-Login's
 current_user); token: the CONNECT packet's auth {token}; query: ?token= on the Engine.IO URL.
@@ -90,6 +91,12 @@ class ChatRoom:
         ack = {"ok": True, "id": self.next_id}
         self.next_id += 1
         return {"from": username, "text": message["text"]}, ack
+
+    def binary(self, data):
+        """The ack of a `bin` event: the bytes back (a binary attachment), with their size."""
+        if not isinstance(data, (bytes, bytearray)):
+            return {"ok": False, "error": "bytes expected"}
+        return {"ok": True, "size": len(data), "echo": bytes(data)}
 
     def me(self, username):
         if self.variant != "noise":
@@ -193,6 +200,10 @@ def create_app(options):
         if broadcast is not None:
             emit("chat", broadcast, broadcast=True)
         return ack
+
+    @socketio.on("bin")
+    def on_bin(data):
+        return room.binary(data)
 
     return app
 
