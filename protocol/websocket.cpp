@@ -11,24 +11,8 @@
 namespace wa::ws {
 
 bool is_valid_close_code(uint16_t code) {
-  if (code >= 3000 && code <= 4999) return true;
-  switch (code) {
-    case 1000:
-    case 1001:
-    case 1002:
-    case 1003:
-    case 1007:
-    case 1008:
-    case 1009:
-    case 1010:
-    case 1011:
-    case 1012:
-    case 1013:
-    case 1014:
-      return true;
-    default:
-      return false;
-  }
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+         (code >= 3000 && code <= 4999);
 }
 
 uint16_t close_code_for(const Failure& failure) {
