@@ -18,8 +18,8 @@
 #include <string_view>
 
 #include "protocol/http1.h"
-#include "protocol/socket_traffic.h"
 #include "protocol/websocket.h"
+#include "storage/capture_assembler.h"
 #include "storage/model.h"
 #include "storage/writer.h"
 
@@ -109,16 +109,13 @@ class Recorder {
 
  private:
   void push(store::CaptureEvent event);
-  void push_cookies(const store::Exchange& exchange);
-  void push_observed(traffic::Observed observed);
+  void push_all(std::vector<store::CaptureEvent> events);
 
   store::CaptureWriter* writer_;
   Clock clock_;
   RecorderOptions options_;
   RecorderStats stats_;
-  traffic::Observer observer_;
-  std::map<std::string, store::Id> sessions_;  // Engine.IO / 0.9 sid -> session row
-  std::map<store::Id, bool> sockets_;          // upgraded exchanges carrying socket traffic
+  store::CaptureAssembler assembler_;
 };
 
 }  // namespace wa::proxy
