@@ -47,11 +47,29 @@ class Builder {
   bool key(string_t& k) {
     Frame& f = stack_.back();
     auto& members = f.value->get_ref<Json::object_t&>();
-    auto [it, fresh] = f.index.try_emplace(k, members.size());
-    if (fresh) {
-      members.emplace_back(std::move(k), nullptr);
+    // Small objects (nearly all of them) are searched in place; the index is built once an
+    // object grows past kIndexFrom members, so its cost is paid only where it saves time.
+    if (members.size() < kIndexFrom) {
+      for (size_t i = 0; i < members.size(); ++i) {
+        if ((members.begin() + std::ptrdiff_t(i))->first == k) {
+          f.slot = i;
+          return true;
+        }
+      }
+    } else {
+      if (f.index.empty()) {
+        for (size_t i = 0; i < members.size(); ++i) {
+          f.index.emplace((members.begin() + std::ptrdiff_t(i))->first, i);
+        }
+      }
+      auto [it, fresh] = f.index.try_emplace(k, members.size());
+      if (!fresh) {
+        f.slot = it->second;
+        return true;
+      }
     }
-    f.slot = it->second;
+    f.slot = members.size();
+    members.emplace_back(std::move(k), nullptr);
     return true;
   }
 
@@ -76,9 +94,11 @@ class Builder {
   Json take() { return std::move(root_); }
 
  private:
+  static constexpr size_t kIndexFrom = 16;
+
   struct Frame {
     Json* value;
-    // Key → member position, for objects only: JSON.parse semantics for duplicate keys
+    // Key → member position, for large objects only: JSON.parse semantics for duplicate keys
     // without ordered_map's linear search per insertion.
     std::unordered_map<std::string, size_t> index;
     size_t slot = 0;

@@ -35,6 +35,21 @@ TEST_CASE("JSON duplicate keys: the last value wins at the first position, as in
   CHECK(dump_json(*v) == R"({"a":3,"b":2})");
 }
 
+TEST_CASE("JSON duplicate keys in a large object, before and after the index is built") {
+  std::string text = "{";
+  for (int i = 0; i < 40; ++i)
+    text += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  text += R"("k3":"x","k39":"y","k40":40})";
+  auto v = parse_json(text, Errc::sio_malformed);
+  REQUIRE(v.ok());
+  CHECK(v->size() == 41u);
+  CHECK((*v)["k3"] == "x");
+  CHECK((*v)["k39"] == "y");
+  std::string out = dump_json(*v);
+  CHECK(out.substr(0, 37) == R"({"k0":0,"k1":1,"k2":2,"k3":"x","k4":4)");
+  CHECK(out.substr(out.size() - 19) == R"("k39":"y","k40":40})");
+}
+
 TEST_CASE("JSON with many members parses in linear time") {
   std::string text = "{";
   for (int i = 0; i < 200000; ++i) {
