@@ -5,7 +5,6 @@
 
 #include <filesystem>
 #include <map>
-#include <regex>
 
 #include "storage/database.h"
 #include "storage/noise_rules.h"
@@ -19,6 +18,30 @@ namespace {
 
 const std::string kFixtures = WA_SOURCE_DIR "/tests/storage/fixtures";
 
+// SQL without comments, with runs of whitespace as one space and none around ( ) and ,.
+std::string normalized(std::string_view sql) {
+  std::string out;
+  bool space = false;
+  for (size_t i = 0; i < sql.size(); ++i) {
+    char c = sql[i];
+    if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      while (i < sql.size() && sql[i] != '\n')
+        ++i;
+      space = true;
+      continue;
+    }
+    if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+      space = true;
+      continue;
+    }
+    bool tight = c == '(' || c == ')' || c == ',';
+    if (space && !out.empty() && !tight && out.back() != '(' && out.back() != ',') out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
 // name -> CREATE statement without comments and with whitespace collapsed, for every table,
 // index and view: two files with equal maps have the same schema, CHECKs and defaults included.
 std::map<std::string, std::string> schema_of(const std::string& path) {
@@ -31,11 +54,8 @@ std::map<std::string, std::string> schema_of(const std::string& path) {
                              "NOT NULL",
                              -1, &stmt, nullptr) == SQLITE_OK);
   while (sqlite3_step(stmt) == SQLITE_ROW) {
-    std::string sql = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
-    sql = std::regex_replace(sql, std::regex("--[^\n]*"), "");
-    sql = std::regex_replace(sql, std::regex("\\s+"), " ");
-    sql = std::regex_replace(sql, std::regex(" ?([(),]) ?"), "$1");
-    out[reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))] = sql;
+    out[reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))] =
+        normalized(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1)));
   }
   sqlite3_finalize(stmt);
   sqlite3_close(db);
