@@ -344,6 +344,10 @@ TEST_SUITE("apps") {
     auto handshake = http_request(app.port(), "GET", "/socket.io/?EIO=3&transport=polling");
     CHECK(handshake.status == 403);
     CHECK(json::parse(handshake.body) == json{{"code", 4}, {"message", "Forbidden"}});
+    // The browser client served is the 2.x one (socket.io 2 next to an npm alias would serve 4.x).
+    auto script = http_request(app.port(), "GET", "/client/socket.io.js");
+    CHECK(script.status == 200);
+    CHECK(script.body.find("Socket.IO v2.") != std::string::npos);
 
     App query({.kind = AppKind::express_v2, .auth = "query"});
     check_chat_session(chat(query, {"--flavor", "v2", "--auth", "query", "--chats", "1"}), "alice",

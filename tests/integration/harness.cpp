@@ -138,7 +138,16 @@ Process::Process(std::vector<std::string> argv, std::vector<Env> env, std::strin
   pid_t parent = ::getpid();
 
   pid_ = ::fork();
-  if (pid_ < 0) throw error(errno_text("fork"));
+  if (pid_ < 0) {
+    std::string why = errno_text("fork");
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], exec_pipe[0], exec_pipe[1],
+                   null_fd}) {
+      if (fd >= 0) ::close(fd);
+    }
+    close_fd(wake_fd_[0]);
+    close_fd(wake_fd_[1]);
+    throw error(why);
+  }
   if (pid_ == 0) {
     ::setpgid(0, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -34,7 +34,7 @@ app.use(sessions);
 app.use(express.urlencoded({extended: false, limit: '16kb'}));
 
 const signedIn = (req) => (req.session && req.session.username) || null;
-const chatPage = () => common.chatPage(TITLE, '/socket.io/socket.io.js', 'v2', options.auth);
+const chatPage = () => common.chatPage(TITLE, '/client/socket.io.js', 'v2', options.auth);
 
 app.get('/', (req, res) => {
   res.type('html').send(signedIn(req) ? chatPage() : common.loginPage(TITLE));
@@ -58,6 +58,12 @@ app.post('/login', (req, res, next) => {
     });
   });
 });
+
+// socket.io 2 would serve the browser client from ../../socket.io-client, which next to the
+// npm alias is socket.io-client 4 (Engine.IO v4, which this server cannot speak); so the
+// matching 2.x client is served from here, outside the /socket.io/ path Engine.IO owns.
+const CLIENT_SCRIPT = require.resolve('socket.io-client-v2/dist/socket.io.js');
+app.get('/client/socket.io.js', (req, res) => res.type('js').sendFile(CLIENT_SCRIPT));
 
 app.post('/logout', (req, res) => {
   req.session.destroy(() => res.redirect(303, '/'));
@@ -95,6 +101,7 @@ function userOf(req) {
 
 const server = common.createServer(app, options);
 const io = socketio(server, {
+  serveClient: false,
   allowRequest: (req, callback) => {
     sessions(req, noResponse, () => {
       const username = userOf(req);
