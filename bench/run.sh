@@ -1,0 +1,481 @@
+#!/usr/bin/env bash
+# Benchmarks of the recording proxy and the capture writer against their anchors (direct, nginx
+# proxy_pass, mitmdump -w), measured in one run so that the ratios mean something on a busy
+# machine. See bench/README.md for what each table says.
+#
+#   bench/run.sh [all|http|ws|memory|writer]...
+#
+# Environment (all optional):
+#   WA_BENCH_BUILD        build folder (default <repo>/build-bench, Release)
+#   WA_BENCH_SECONDS      duration of each measured load run (default 10)
+#   WA_BENCH_CONNECTIONS  wrk keep-alive connections (default 32)
+#   WA_BENCH_WS_CONNECTIONS  concurrent ping-pong WebSockets (default 4)
+#   WA_BENCH_PORT         first of 6 loopback ports used (default 18480)
+#   WA_BENCH_LOAD_CPUS / WA_BENCH_PROXY_CPUS   taskset lists (default 0 / 1 on 2+ cores)
+#   WA_BENCH_IDLE         idle connections of the memory benchmark (default 1000)
+#   WA_BENCH_DOWNLOAD_MIB size of the relayed download (default 1024)
+#   WA_BENCH_SKIP_BUILD=1 use the binaries already in the build folder
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${WA_BENCH_BUILD:-$REPO/build-bench}
+DURATION=${WA_BENCH_SECONDS:-10}
+CONNECTIONS=${WA_BENCH_CONNECTIONS:-32}
+WS_CONNECTIONS=${WA_BENCH_WS_CONNECTIONS:-4}
+BASE_PORT=${WA_BENCH_PORT:-18480}
+IDLE=${WA_BENCH_IDLE:-1000}
+DOWNLOAD_MIB=${WA_BENCH_DOWNLOAD_MIB:-1024}
+if [ "$(nproc)" -ge 2 ]; then
+  LOAD_CPUS=${WA_BENCH_LOAD_CPUS:-0}
+  PROXY_CPUS=${WA_BENCH_PROXY_CPUS:-1}
+else
+  LOAD_CPUS=${WA_BENCH_LOAD_CPUS:-0}
+  PROXY_CPUS=${WA_BENCH_PROXY_CPUS:-0}
+fi
+WHAT=("$@")
+[ ${#WHAT[@]} -eq 0 ] && WHAT=(all)
+
+BACKEND_PORT=$BASE_PORT           # nginx serving static files: the HTTP backend
+WS_BACKEND_PORT=$((BASE_PORT + 1)) # ws_pingpong serve: the WebSocket backend
+PROXY_PORT=$((BASE_PORT + 2))      # whichever proxy is being measured
+TICKS=$(getconf CLK_TCK)
+
+say() { printf '%s\n' "$*" >&2; }
+die() {
+  say "bench: $*"
+  exit 2
+}
+wants() {
+  local w
+  for w in "${WHAT[@]}"; do [ "$w" = all ] || [ "$w" = "$1" ] && return 0; done
+  return 1
+}
+
+# --- processes we start, stopped by PID -------------------------------------------------------
+
+PIDS=()
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/wa-bench.XXXXXX")
+chmod 755 "$WORK" # nginx workers run as another user when started by root
+stop_pid() { # PID [SIGNAL]: signal it, wait up to 15 s, then KILL
+  local pid=$1 sig=${2:-TERM} i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -"$sig" "$pid" 2>/dev/null || true
+  for i in $(seq 150); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_port() { # PORT: until something accepts there (20 s at most)
+  local i
+  for i in $(seq 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# CPU ticks (user + system, all threads) of a process and its children (nginx's workers).
+cpu_ticks() {
+  local total=0 p t
+  for p in "$@" $(pgrep -P "$1" 2>/dev/null || true); do
+    [ -r "/proc/$p/stat" ] || continue
+    t=$(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')
+    total=$((total + t))
+  done
+  echo "$total"
+}
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+rss_tree_kib() { # a process and its children
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" 2>/dev/null || true); do total=$((total + $(rss_kib "$p"))); done
+  echo "$total"
+}
+
+# --- setup -------------------------------------------------------------------------------------
+
+install_tools() {
+  local missing=()
+  command -v nginx >/dev/null || missing+=(nginx-light)
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v mitmdump >/dev/null || missing+=(mitmproxy)
+  command -v curl >/dev/null || missing+=(curl)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "bench: installing ${missing[*]}"
+  local sudo=
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get -y -qq install "${missing[@]}" >/dev/null 2>&1 ||
+    { $sudo apt-get -qq update >/dev/null 2>&1 &&
+      $sudo apt-get -y -qq install "${missing[@]}" >/dev/null 2>&1; } ||
+    die "could not install ${missing[*]}"
+}
+
+build() {
+  if [ "${WA_BENCH_SKIP_BUILD:-0}" != 1 ]; then
+    say "bench: building in $BUILD (Release)"
+    cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWA_TESTS=OFF >/dev/null
+    cmake --build "$BUILD" -j2 --target workalready ws_pingpong idle_clients \
+      storage_writer_bench >"$WORK/build.log" 2>&1 || {
+      tail -30 "$WORK/build.log" >&2
+      die "build failed"
+    }
+  fi
+  WA=$BUILD/bin/workalready
+  [ -x "$WA" ] || die "no $WA"
+}
+
+# Static files for the backend: 100 B, 64 KiB, and a sparse file for the long download.
+make_files() {
+  mkdir -p "$WORK/www" "$WORK/nginx"
+  head -c 100 /dev/zero | tr '\0' 'a' >"$WORK/www/small.bin"
+  head -c 65536 /dev/zero | tr '\0' 'b' >"$WORK/www/large.bin"
+  truncate -s "${DOWNLOAD_MIB}M" "$WORK/www/big.bin"
+}
+
+nginx_conf() { # NAME SERVER-BLOCK
+  local dir=$WORK/nginx/$1
+  mkdir -p "$dir"
+  cat >"$dir/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  default_type application/octet-stream;
+  client_body_temp_path $dir/client_body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 300s;
+  $2
+}
+EOF
+  echo "$dir/nginx.conf"
+}
+
+BACKEND_PID=
+start_backends() {
+  local conf
+  conf=$(nginx_conf backend "sendfile on; tcp_nopush on;
+  server { listen 127.0.0.1:$BACKEND_PORT; root $WORK/www; location / { } }")
+  taskset -c "$LOAD_CPUS" nginx -e "$WORK/nginx/backend/error.log" -c "$conf" &
+  BACKEND_PID=$!
+  PIDS+=("$BACKEND_PID")
+  taskset -c "$LOAD_CPUS" "$BUILD/bin/ws_pingpong" serve "$WS_BACKEND_PORT" &
+  PIDS+=($!)
+  wait_port "$BACKEND_PORT" || die "the nginx backend did not start"
+  wait_port "$WS_BACKEND_PORT" || die "the WebSocket backend did not start"
+}
+
+# --- the proxies -------------------------------------------------------------------------------
+
+PROXY_PID=
+PROXY_LOG=
+# start_proxy KIND UPSTREAM-PORT: nginx | mitmdump | workalready, listening on PROXY_PORT.
+start_proxy() {
+  local kind=$1 upstream=$2 conf
+  PROXY_LOG=$WORK/$kind-$upstream.log
+  rm -f "$WORK/capture.sqlite" "$WORK/capture.sqlite-wal" "$WORK/capture.sqlite-shm" \
+    "$WORK/mitm.flows"
+  case $kind in
+  nginx)
+    # Upstream keep-alive, and buffers that hold a 64 KiB response in memory (no temp files);
+    # the WebSocket location passes the upgrade through (nginx docs, "WebSocket proxying").
+    conf=$(nginx_conf proxy "upstream backend { server 127.0.0.1:$upstream; keepalive 64;
+    keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:$PROXY_PORT;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection \"\";
+      proxy_buffer_size 16k;
+      proxy_buffers 16 16k;
+      proxy_max_temp_file_size 0;
+    }
+    location /socket.io/ {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection upgrade;
+      proxy_read_timeout 3600s;
+    }
+  }")
+    taskset -c "$PROXY_CPUS" nginx -e "$WORK/nginx/proxy/error.log" -c "$conf" >"$PROXY_LOG" 2>&1 &
+    ;;
+  mitmdump)
+    taskset -c "$PROXY_CPUS" mitmdump -q --set confdir="$WORK/mitmproxy" \
+      --mode "reverse:http://127.0.0.1:$upstream" --listen-host 127.0.0.1 \
+      --listen-port "$PROXY_PORT" -w "$WORK/mitm.flows" >"$PROXY_LOG" 2>&1 &
+    ;;
+  workalready)
+    taskset -c "$PROXY_CPUS" "$WA" record --quiet --listen "127.0.0.1:$PROXY_PORT" \
+      --upstream "http://127.0.0.1:$upstream" --db "$WORK/capture.sqlite" --name bench \
+      >"$PROXY_LOG" 2>&1 &
+    ;;
+  esac
+  PROXY_PID=$!
+  PIDS+=("$PROXY_PID")
+  wait_port "$PROXY_PORT" || {
+    cat "$PROXY_LOG" >&2
+    die "$kind did not start"
+  }
+}
+# Stops the proxy; for workalready, with SIGINT so that it flushes and prints its summary.
+stop_proxy() {
+  [ -n "$PROXY_PID" ] || return 0
+  case $1 in
+  workalready) stop_pid "$PROXY_PID" INT ;;
+  *) stop_pid "$PROXY_PID" TERM ;;
+  esac
+  PROXY_PID=
+  local i
+  for i in $(seq 50); do
+    if port_free "$PROXY_PORT"; then break; fi
+    sleep 0.1
+  done
+}
+# What the proxy recorded, for the table's last column.
+recorded() {
+  case $1 in
+  workalready) sed -n 's/^workalready: recorded \([0-9]*\) exchanges, \([0-9]*\) WebSocket messages, \([0-9]*\) Socket.IO events.*/\1 ex, \2 msg, \3 sio/p' "$PROXY_LOG" | tail -1 ;;
+  mitmdump) [ -f "$WORK/mitm.flows" ] && echo "$(($(stat -c %s "$WORK/mitm.flows") / 1048576)) MiB flows" ;;
+  *) echo "-" ;;
+  esac
+}
+
+# --- HTTP relay --------------------------------------------------------------------------------
+
+to_us() { # wrk's "1.23ms" / "456.00us" / "1.01s" → microseconds
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.0f", v }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.0f", v * 1000 }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.0f", v * 1000000 }
+    else printf "?" }'
+}
+# wrk_run PORT PATH CONNECTIONS SECONDS → "requests rps p50us p99us errors"
+wrk_run() {
+  local out
+  out=$(taskset -c "$LOAD_CPUS" wrk -t1 -c"$3" -d"$4"s --latency "http://127.0.0.1:$1$2" 2>&1)
+  local requests rps p50 p99 errors
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
+  p50=$(to_us "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+  p99=$(to_us "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  errors=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' <<<"$out")
+  echo "${requests:-0} ${rps:-0} ${p50:-?} ${p99:-?} ${errors:-}"
+}
+
+declare -A R # results: R[kind,size,field]
+http_bench() {
+  local size path kind port before after
+  for size in 100B 64KiB; do
+    path=/small.bin
+    [ $size = 64KiB ] && path=/large.bin
+    for kind in direct nginx mitmdump workalready; do
+      port=$PROXY_PORT
+      if [ $kind = direct ]; then port=$BACKEND_PORT; else start_proxy $kind "$BACKEND_PORT"; fi
+      say "bench: HTTP $size through $kind"
+      wrk_run "$port" $path "$CONNECTIONS" 1 >/dev/null # warm-up: pools filled, caches hot
+      local pid=${PROXY_PID:-$BACKEND_PID}
+      before=$(cpu_ticks "$pid")
+      read -r requests rps p50 p99 errors < <(wrk_run "$port" $path "$CONNECTIONS" "$DURATION")
+      after=$(cpu_ticks "$pid")
+      R[$kind,$size,rps]=$rps
+      R[$kind,$size,p50]=$p50
+      R[$kind,$size,p99]=$p99
+      R[$kind,$size,cpu]=$(awk -v t=$((after - before)) -v n="$requests" -v hz="$TICKS" \
+        'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "?" }')
+      R[$kind,$size,errors]=$errors
+      read -r _ _ p50 p99 _ < <(wrk_run "$port" $path 1 $((DURATION / 2 > 0 ? DURATION / 2 : 1)))
+      R[$kind,$size,p50_1]=$p50
+      R[$kind,$size,p99_1]=$p99
+      if [ $kind != direct ]; then
+        stop_proxy $kind
+        R[$kind,$size,recorded]=$(recorded $kind)
+      fi
+    done
+  done
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0 > 0 && b+0 > 0) printf "%.2f", a / b; else print "-" }'; }
+http_table() {
+  local size kind
+  echo
+  echo "HTTP relay, reverse proxy, keep-alive: wrk -t1 -c$CONNECTIONS -d${DURATION}s (load on CPU $LOAD_CPUS, proxy on CPU $PROXY_CPUS)"
+  echo "  CPU = proxy's utime+stime per request (all threads and workers); x = ratio to nginx; 1-conn = wrk -c1"
+  for size in 100B 64KiB; do
+    echo
+    printf '%-8s %-12s %8s %6s %8s %8s %9s %6s %8s %8s %8s  %s\n' "$size" target req/s x \
+      p50us p99us CPUus/req x 1c-p50 1c-p99 x-p99 recorded
+    for kind in direct nginx mitmdump workalready; do
+      local cpu=${R[$kind,$size,cpu]:--}
+      [ $kind = direct ] && cpu=-
+      printf '%-8s %-12s %8s %6s %8s %8s %9s %6s %8s %8s %8s  %s\n' "" $kind \
+        "${R[$kind,$size,rps]:--}" "$(ratio "${R[$kind,$size,rps]:-}" "${R[nginx,$size,rps]:-}")" \
+        "${R[$kind,$size,p50]:--}" "${R[$kind,$size,p99]:--}" "$cpu" \
+        "$(ratio "$cpu" "${R[nginx,$size,cpu]:-}")" \
+        "${R[$kind,$size,p50_1]:--}" "${R[$kind,$size,p99_1]:--}" \
+        "$(ratio "${R[$kind,$size,p99_1]:-}" "${R[nginx,$size,p99_1]:-}")" \
+        "${R[$kind,$size,recorded]:--} ${R[$kind,$size,errors]:-}"
+    done
+  done
+}
+
+# --- WebSocket ping-pong -----------------------------------------------------------------------
+
+ws_bench() {
+  local kind port before after out
+  for kind in direct nginx mitmdump workalready; do
+    port=$PROXY_PORT
+    if [ $kind = direct ]; then port=$WS_BACKEND_PORT; else start_proxy $kind "$WS_BACKEND_PORT"; fi
+    say "bench: WebSocket ping-pong through $kind"
+    local pid=${PROXY_PID:-}
+    before=0
+    [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+    out=$(timeout $((DURATION + 30)) taskset -c "$LOAD_CPUS" "$BUILD/bin/ws_pingpong" client \
+      127.0.0.1 "$port" --connections "$WS_CONNECTIONS" --seconds "$DURATION" 2>&1) ||
+      say "bench: $kind: $out"
+    after=0
+    [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+    local n rps p50 p99
+    n=$(sed -n 's/.*round_trips=\([0-9]*\).*/\1/p' <<<"$out")
+    rps=$(sed -n 's/.*per_second=\([0-9]*\).*/\1/p' <<<"$out")
+    p50=$(sed -n 's/.*rtt_p50_us=\([0-9]*\).*/\1/p' <<<"$out")
+    p99=$(sed -n 's/.*rtt_p99_us=\([0-9]*\).*/\1/p' <<<"$out")
+    R[$kind,ws,rps]=${rps:-0}
+    R[$kind,ws,p50]=${p50:--}
+    R[$kind,ws,p99]=${p99:--}
+    R[$kind,ws,cpu]=-
+    if [ $kind != direct ]; then
+      R[$kind,ws,cpu]=$(awk -v t=$((after - before)) -v n="${n:-0}" -v hz="$TICKS" \
+        'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "?" }')
+      stop_proxy $kind
+      R[$kind,ws,recorded]=$(recorded $kind)
+    fi
+  done
+}
+ws_table() {
+  local kind
+  echo
+  echo "WebSocket ping-pong relay: $WS_CONNECTIONS connections, ${DURATION}s, 42[\"ping\",{\"n\":N}] echoed (Engine.IO v4 over /socket.io/)"
+  printf '%-12s %9s %6s %8s %8s %10s %6s  %s\n' target rt/s x p50us p99us CPUus/rt x recorded
+  for kind in direct nginx mitmdump workalready; do
+    printf '%-12s %9s %6s %8s %8s %10s %6s  %s\n' $kind "${R[$kind,ws,rps]:--}" \
+      "$(ratio "${R[$kind,ws,rps]:-}" "${R[nginx,ws,rps]:-}")" "${R[$kind,ws,p50]:--}" \
+      "${R[$kind,ws,p99]:--}" "${R[$kind,ws,cpu]:--}" \
+      "$(ratio "${R[$kind,ws,cpu]:-}" "${R[nginx,ws,cpu]:-}")" "${R[$kind,ws,recorded]:--}"
+  done
+}
+
+# --- memory ------------------------------------------------------------------------------------
+
+MEM_LINES=()
+idle_bench() { # KIND
+  local kind=$1 base rss out
+  start_proxy "$kind" "$BACKEND_PORT"
+  sleep 0.5
+  base=$(rss_tree_kib "$PROXY_PID")
+  out=$WORK/idle.out
+  : >"$out"
+  taskset -c "$LOAD_CPUS" "$BUILD/bin/idle_clients" 127.0.0.1 "$PROXY_PORT" /small.bin \
+    --connections "$IDLE" --hold 120 >"$out" 2>&1 &
+  local client=$!
+  PIDS+=("$client")
+  for _ in $(seq 600); do
+    grep -q '^ready' "$out" && break
+    kill -0 "$client" 2>/dev/null || break
+    sleep 0.1
+  done
+  if grep -q '^ready' "$out"; then
+    sleep 1
+    rss=$(rss_tree_kib "$PROXY_PID")
+    MEM_LINES+=("$(printf '%-12s %5d idle connections: RSS %6.1f MiB (%.1f MiB at start)%s' "$kind" \
+      "$IDLE" "$(awk -v k="$rss" 'BEGIN{print k/1024}')" "$(awk -v k="$base" 'BEGIN{print k/1024}')" \
+      "$([ "$kind" = workalready ] && awk -v k="$rss" 'BEGIN{print (k <= 50*1024) ? "  [target <= 50 MiB: met]" : "  [target <= 50 MiB: NOT met]"}')")")
+  else
+    MEM_LINES+=("$kind: idle connections failed: $(tail -1 "$out")")
+  fi
+  stop_pid "$client"
+  stop_proxy "$kind"
+}
+download_bench() { # KIND
+  local kind=$1 base peak rss before after code size took
+  start_proxy "$kind" "$BACKEND_PORT"
+  sleep 0.5
+  base=$(rss_tree_kib "$PROXY_PID")
+  peak=$base
+  before=$(cpu_ticks "$PROXY_PID")
+  taskset -c "$LOAD_CPUS" curl -s --max-time 300 -o /dev/null \
+    -w '%{http_code} %{size_download} %{time_total}\n' \
+    "http://127.0.0.1:$PROXY_PORT/big.bin" >"$WORK/curl.out" 2>&1 &
+  local client=$!
+  PIDS+=("$client")
+  while kill -0 "$client" 2>/dev/null; do
+    rss=$(rss_tree_kib "$PROXY_PID")
+    [ "$rss" -gt "$peak" ] && peak=$rss
+    sleep 0.05
+  done
+  wait "$client" 2>/dev/null || true
+  after=$(cpu_ticks "$PROXY_PID")
+  read -r code size took <"$WORK/curl.out" || true
+  stop_proxy "$kind"
+  MEM_LINES+=("$(awk -v kind="$kind" -v code="$code" -v size="$size" -v took="$took" -v b="$base" \
+    -v p="$peak" -v t=$((after - before)) -v hz="$TICKS" -v wa="$([ "$kind" = workalready ] && echo 1)" \
+    'BEGIN {
+      g = (p - b) / 1024
+      printf "%-12s %d MiB download: HTTP %s in %.1f s (%.0f MiB/s), CPU %.2f s, RSS growth %.1f MiB (peak %.1f MiB)",
+        kind, size / 1048576, code, took, took > 0 ? size / 1048576 / took : 0, t / hz, g, p / 1024
+      if (wa) printf "  [target <= 64 MiB: %s]", g <= 64 ? "met" : "NOT met"
+    }') $(recorded "$kind")")
+}
+memory_bench() {
+  idle_bench nginx
+  idle_bench workalready
+  download_bench nginx
+  download_bench workalready
+}
+
+# --- main --------------------------------------------------------------------------------------
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+for p in $BACKEND_PORT $WS_BACKEND_PORT $PROXY_PORT; do
+  port_free "$p" || die "port $p is in use (set WA_BENCH_PORT)"
+done
+install_tools
+build
+make_files
+if wants http || wants ws || wants memory; then start_backends; fi
+say "bench: machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if wants http; then http_bench; fi
+if wants ws; then ws_bench; fi
+if wants memory; then memory_bench; fi
+
+echo "Work Already benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "versions: $(nginx -v 2>&1 | sed 's/.*: //'), mitmdump $(mitmdump --version 2>/dev/null | sed -n 's/^Mitmproxy: //p'), workalready $("$WA" --version 2>/dev/null || echo '?')"
+if wants http; then http_table; fi
+if wants ws; then ws_table; fi
+if wants memory; then
+  echo
+  echo "Memory (RSS of the proxy process, workers included)"
+  printf '%s\n' "${MEM_LINES[@]}"
+fi
+if wants writer; then
+  echo
+  echo "Capture writer (bench/storage_writer_bench.cpp), into $WORK"
+  "$BUILD/bin/storage_writer_bench" "$WORK" || true
+fi
