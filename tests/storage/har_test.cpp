@@ -1,0 +1,177 @@
+#include "storage/har.h"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "storage/reader.h"
+
+using namespace wa::store;
+
+namespace {
+
+struct TempDb {
+  std::string path;
+  TempDb() {
+    char tmpl[] = "/tmp/wa-har-test-XXXXXX";
+    path = std::string(::mkdtemp(tmpl)) + "/capture.sqlite";
+  }
+  ~TempDb() { std::filesystem::remove_all(std::filesystem::path(path).parent_path()); }
+};
+
+// A DevTools-style HAR: a login that sets a cookie, then a Socket.IO v4 session that opens on
+// polling and carries its chat over a WebSocket entry with _webSocketMessages.
+const char* kHar = R"({"log":{"version":"1.2","creator":{"name":"WebInspector","version":"537.36"},
+"pages":[],"entries":[
+ {"startedDateTime":"2026-11-20T10:00:00.000Z","time":12.5,"connection":"11",
+  "request":{"method":"POST","url":"http://127.0.0.1:3000/login","httpVersion":"HTTP/1.1",
+   "headers":[{"name":"Content-Type","value":"application/x-www-form-urlencoded"},
+              {"name":"Authorization","value":"Bearer abc"}],
+   "postData":{"mimeType":"application/x-www-form-urlencoded","text":"username=alice&password=x"}},
+  "response":{"status":303,"statusText":"See Other","httpVersion":"HTTP/1.1",
+   "headers":[{"name":"Set-Cookie","value":"connect.sid=s%3Aabcdefghijkl; Path=/; HttpOnly"},
+              {"name":"Location","value":"/"}],
+   "content":{"size":0,"mimeType":"text/plain","text":""}},
+  "timings":{"send":1,"wait":10,"receive":1.5}},
+ {"startedDateTime":"2026-11-20T10:00:01.000Z","time":5,"connection":"12",
+  "request":{"method":"GET","url":"http://127.0.0.1:3000/socket.io/?EIO=4&transport=polling&t=x1",
+   "httpVersion":"HTTP/1.1","headers":[{"name":"Cookie","value":"connect.sid=s%3Aabcdefghijkl"}]},
+  "response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[
+   {"name":"Content-Type","value":"text/plain; charset=UTF-8"}],
+   "content":{"size":97,"mimeType":"text/plain","text":"0{\"sid\":\"S1\",\"upgrades\":[\"websocket\"],\"pingInterval\":25000,\"pingTimeout\":20000}"}}},
+ {"startedDateTime":"2026-11-20T10:00:01.100Z","time":1,"connection":"13","_resourceType":"websocket",
+  "request":{"method":"GET","url":"ws://127.0.0.1:3000/socket.io/?EIO=4&transport=websocket&sid=S1",
+   "httpVersion":"HTTP/1.1","headers":[{"name":":path","value":"/x"}]},
+  "response":{"status":101,"statusText":"Switching Protocols","httpVersion":"HTTP/1.1","headers":[],
+   "content":{"size":0,"mimeType":"x-unknown"}},
+  "_webSocketMessages":[
+   {"type":"send","time":1795255201.2,"opcode":1,"data":"2probe"},
+   {"type":"receive","time":1795255201.21,"opcode":1,"data":"3probe"},
+   {"type":"send","time":1795255201.22,"opcode":1,"data":"5"},
+   {"type":"send","time":1795255201.23,"opcode":1,"data":"40"},
+   {"type":"receive","time":1795255201.24,"opcode":1,"data":"40{\"sid\":\"K9\"}"},
+   {"type":"send","time":1795255201.25,"opcode":1,"data":"420[\"chat\",{\"text\":\"hi\"}]"},
+   {"type":"receive","time":1795255201.26,"opcode":1,"data":"430[{\"ok\":true}]"},
+   {"type":"receive","time":1795255201.27,"opcode":2,"data":"AQID"}]}
+]}})";
+
+}  // namespace
+
+TEST_CASE("a DevTools HAR imports with cookies and decoded Socket.IO events") {
+  TempDb db;
+  auto imported = import_har(kHar, db.path, "devtools");
+  REQUIRE(imported.ok());
+  CHECK(imported->entries == 3);
+  CHECK(imported->ws_messages == 8);
+  CHECK(imported->socket_events == 2);  // the chat and its ack
+
+  auto reader = CaptureReader::open(db.path);
+  REQUIRE(reader.ok());
+  auto data = reader->load(imported->recording_id);
+  REQUIRE(data.ok());
+  CHECK(data->recording.name == "devtools");
+  REQUIRE(data->exchanges.size() == 3);
+  CHECK(data->exchanges[0].status == 303);
+  CHECK(data->exchanges[0].request_body.bytes == "username=alice&password=x");
+  CHECK(*data->exchanges[0].ended_us - data->exchanges[0].started_us == 12500);
+  CHECK(data->exchanges[2].request_headers.empty());  // HTTP/2 pseudo-headers left out
+  REQUIRE(data->sessions.size() == 1);
+  CHECK(data->sessions[0].sid == "S1");
+  bool set = false, sent = false;
+  for (const auto& c : data->cookies) {
+    set |= c.kind == CookieKind::set && c.name == "connect.sid" && c.http_only;
+    sent |= c.kind == CookieKind::sent && c.value == "s%3Aabcdefghijkl";
+  }
+  CHECK(set);
+  CHECK(sent);
+  bool chat = false;
+  for (const auto& p : data->packets) {
+    if (p.event == "chat") {
+      chat = true;
+      CHECK(p.ack_id == 0);
+      CHECK(p.args == R"([{"text":"hi"}])");
+      CHECK(p.transport == Transport::websocket);
+      CHECK(p.session_id == data->sessions[0].id);
+    }
+  }
+  CHECK(chat);
+  REQUIRE(data->ws_messages.size() == 8);
+  CHECK(data->ws_messages[7].payload.bytes == std::string("\x01\x02\x03", 3));
+}
+
+TEST_CASE("export then import gives the same exchanges, messages and events") {
+  TempDb first, second;
+  REQUIRE(import_har(kHar, first.path, "one").ok());
+  auto a = CaptureReader::open(first.path);
+  REQUIRE(a.ok());
+  auto data = a->load(1);
+  REQUIRE(data.ok());
+  std::string text = export_har(*data, {}).dump();
+  auto again = import_har(text, second.path, "two");
+  REQUIRE(again.ok());
+  auto b = CaptureReader::open(second.path);
+  REQUIRE(b.ok());
+  auto back = b->load(again->recording_id);
+  REQUIRE(back.ok());
+  REQUIRE(back->exchanges.size() == data->exchanges.size());
+  for (size_t i = 0; i < data->exchanges.size(); ++i) {
+    const auto &x = data->exchanges[i], &y = back->exchanges[i];
+    CAPTURE(i);
+    CHECK(x.method == y.method);
+    CHECK(x.url == y.url);
+    CHECK(x.status == y.status);
+    CHECK(x.request_headers == y.request_headers);
+    CHECK(x.response_headers == y.response_headers);
+    CHECK(x.request_body == y.request_body);
+    CHECK(x.response_body == y.response_body);
+    CHECK(x.started_us / 1000 == y.started_us / 1000);  // HAR keeps milliseconds
+  }
+  REQUIRE(back->ws_messages.size() == data->ws_messages.size());
+  for (size_t i = 0; i < data->ws_messages.size(); ++i) {
+    CHECK(back->ws_messages[i].payload == data->ws_messages[i].payload);
+    CHECK(back->ws_messages[i].opcode == data->ws_messages[i].opcode);
+    CHECK(back->ws_messages[i].direction == data->ws_messages[i].direction);
+  }
+  CHECK(back->packets.size() == data->packets.size());
+  CHECK(back->cookies.size() == data->cookies.size());
+}
+
+TEST_CASE("--redact hides cookie values, Authorization and named fields") {
+  TempDb db;
+  REQUIRE(import_har(kHar, db.path, "one").ok());
+  auto reader = CaptureReader::open(db.path);
+  REQUIRE(reader.ok());
+  auto data = reader->load(1);
+  REQUIRE(data.ok());
+  RedactOptions redact{true, {"Location"}, {"text"}};
+  std::string text = export_har(*data, redact).dump();
+  CHECK(text.find("abcdefghijkl") == std::string::npos);
+  CHECK(text.find("Bearer abc") == std::string::npos);
+  CHECK(text.find(R"(\"text\":\"REDACTED\")") != std::string::npos);
+  CHECK(text.find(R"({"name":"Location","value":"REDACTED"})") != std::string::npos);
+  CHECK(text.find("connect.sid=REDACTED; Path=/; HttpOnly") != std::string::npos);
+  // Without --redact everything is there.
+  std::string plain = export_har(*data, {}).dump();
+  CHECK(plain.find("Bearer abc") != std::string::npos);
+}
+
+TEST_CASE("what is not a HAR file is refused with one line") {
+  TempDb db;
+  for (const char* bad :
+       {"", "not json", "{}", R"({"log":{}})", R"({"log":{"entries":[1]}})",
+        R"({"log":{"entries":[{"request":{},"startedDateTime":"yesterday"}]}})"}) {
+    CAPTURE(bad);
+    auto r = import_har(bad, db.path, "x");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().why.find('\n') == std::string::npos);
+  }
+}
+
+TEST_CASE("ISO 8601 times") {
+  CHECK(parse_iso8601("1970-01-01T00:00:01.5Z") == 1'500'000);
+  CHECK(parse_iso8601("2026-11-20T10:00:00.000+01:00") == parse_iso8601("2026-11-20T09:00:00Z"));
+  CHECK_FALSE(parse_iso8601("2026-11-20").has_value());
+  CHECK(iso8601(1'500'000) == "1970-01-01T00:00:01.500Z");
+  CHECK(parse_iso8601(iso8601(1795255201123000)) == 1795255201123000);
+}
