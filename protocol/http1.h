@@ -9,11 +9,12 @@
 // Requests are parsed strictly, because the proxy forwards them and a message two parsers frame
 // differently is request smuggling (RFC 9112 §11.2): Content-Length with Transfer-Encoding, two
 // Content-Length fields, a Transfer-Encoding whose last coding is not chunked, a Transfer-Encoding
-// in HTTP/1.0, bare CR or LF, obs-fold, whitespace before the colon, and a missing or repeated
-// Host are all rejected. Responses are parsed as leniently as browsers read them: LF-only lines,
-// obs-fold, control bytes in values, a missing reason phrase, Content-Length beside
-// Transfer-Encoding (chunked wins), identical repeated Content-Lengths, and the empty chunked body
-// that eventlet sends after a 204/304 are all accepted.
+// in HTTP/1.0, bare CR or LF, obs-fold, whitespace before the colon, an empty field name,
+// whitespace in the target, HTTP/0.9, and a missing or repeated Host are all rejected. Responses
+// are parsed as leniently as browsers read them: LF-only lines, obs-fold, control bytes in
+// values, a missing reason phrase, Content-Length beside Transfer-Encoding (chunked wins),
+// identical repeated Content-Lengths, and the empty chunked body that eventlet sends after a
+// 204/304 are all accepted; a field without a name is skipped.
 //
 // Ownership: the parser owns the Head it passes to Sink::on_head and reuses that storage for the
 // next message; the sink may read it during the call or move what it keeps out of it. Body views
