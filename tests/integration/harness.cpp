@@ -238,7 +238,8 @@ void Process::read_output() {
   changed_.notify_all();
 }
 
-std::optional<std::string> Process::wait_for_line(const std::regex& pattern, Millis timeout) {
+std::optional<std::string> Process::wait_for_line(
+    const std::function<bool(const std::string&)>& matches, Millis timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -248,7 +249,7 @@ std::optional<std::string> Process::wait_for_line(const std::regex& pattern, Mil
       if (end == std::string::npos) end = out_.size();
       std::string line = out_.substr(start, end - start);
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (std::regex_search(line, pattern)) {
+      if (matches(line)) {
         next_line_ = end + 1;
         return line;
       }
@@ -260,12 +261,7 @@ std::optional<std::string> Process::wait_for_line(const std::regex& pattern, Mil
 }
 
 std::optional<std::string> Process::wait_for_prefix(std::string_view prefix, Millis timeout) {
-  std::string escaped;
-  for (char c : prefix) {
-    if (std::strchr(R"(\^$.|?*+()[]{})", c)) escaped += '\\';
-    escaped += c;
-  }
-  return wait_for_line(std::regex("^" + escaped), timeout);
+  return wait_for_line([&](const std::string& line) { return line.starts_with(prefix); }, timeout);
 }
 
 std::string Process::out() const {
@@ -407,7 +403,10 @@ void App::start(Millis timeout) {
   if (tls())
     argv.insert(argv.end(), {"--tls-cert", options_.tls_cert, "--tls-key", options_.tls_key});
   process_ = std::make_unique<Process>(argv);
-  static const std::regex ready(R"(^LISTENING (\d+)$)");
+  auto ready = [](const std::string& line) {
+    return line.size() > 10 && line.starts_with("LISTENING ") &&
+           line.find_first_not_of("0123456789", 10) == std::string::npos;
+  };
   auto line = process_->wait_for_line(ready, timeout);
   if (!line) {
     process_->stop();
