@@ -3,6 +3,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ struct RecordArgs {
   bool allow_remote = false, upstream_insecure = false, quiet = false;
   size_t max_body = size_t{4} << 20;
   uint64_t response_timeout_s = 120;
+  uint64_t client_timeout_s = 120;
 };
 
 // "127.0.0.1:8080", "[::1]:8080", "localhost:0" → host and port.
@@ -85,6 +87,7 @@ int run_record(const RecordArgs& args) {
   options.upstream_insecure = args.upstream_insecure;
   options.max_body = args.max_body;
   options.response_timeout_ms = args.response_timeout_s * 1000;
+  options.client_idle_timeout_ms = args.client_timeout_s * 1000;
   options.quiet = args.quiet;
   if (!args.upstream.empty()) {
     auto upstream = parse_upstream(args.upstream);
@@ -155,6 +158,7 @@ int run_record(const RecordArgs& args) {
   loop.run();
 
   signals.reset();
+  std::set<std::string> rejected = (*server)->rejected_hosts();
   server->reset();
   while (loop.run_once()) {
   }
@@ -165,6 +169,21 @@ int run_record(const RecordArgs& args) {
   std::cout << "workalready: recorded " << s.exchanges << " exchanges, " << s.ws_messages
             << " WebSocket messages, " << s.socket_events << " Socket.IO events, " << s.cookies_set
             << " cookies set into " << args.db << " (recording #" << rec.id << ")" << std::endl;
+  if (!rejected.empty()) {
+    // The hint to trust the CA was printed at the first rejection; this says how far it went.
+    std::string hosts;
+    size_t shown = 0;
+    for (const auto& host : rejected) {
+      if (shown++ == 5) {
+        hosts += ", ...";
+        break;
+      }
+      hosts += (hosts.empty() ? "" : ", ") + host;
+    }
+    std::cout << "workalready: clients rejected the certificates minted for " << rejected.size()
+              << (rejected.size() == 1 ? " host (" : " hosts (") << hosts
+              << "): nothing of theirs was recorded" << std::endl;
+  }
   if (!closed) return usage_error("the capture file was not closed cleanly: " + closed.error().why);
   if (stats.rejected) {
     std::cerr << "workalready: " << stats.rejected << " capture events could not be written ("
@@ -202,6 +221,10 @@ void add_record(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--response-timeout", args.response_timeout_s,
                   "Seconds of upstream silence before a 504")
+      ->capture_default_str();
+  sub->add_option("--client-timeout", args.client_timeout_s,
+                  "Seconds a client may stay silent, or take to send a request head, before it "
+                  "is closed (0: no limit)")
       ->capture_default_str();
   sub->add_flag("--quiet", args.quiet, "No line per exchange on the console");
   set_action(sub, [] { return run_record(args); });

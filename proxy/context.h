@@ -46,7 +46,10 @@ struct ProxyContext {
   SessionHost& host;
   CertificateAuthority* ca = nullptr;              // null: CONNECT tunnels are relayed blind
   std::shared_ptr<net::TlsContext> intercept_tls;  // server side, certificates chosen per host
-  std::set<std::string> rejected_hosts;            // certificate rejections already reported
+  // Hosts whose minted certificate a client rejected. The first rejection is reported with the
+  // hint to run `workalready ca`; the rest only add to this list, for the summary: a browser
+  // that does not trust the CA rejects every host it visits, and one hint says it all.
+  std::set<std::string> rejected_hosts;
 };
 
 // Relay buffering: a destination with more than this queued pauses its source; below the low

@@ -26,6 +26,8 @@ const char* reason_for(int status) {
   switch (status) {
     case 400:
       return "Bad Request";
+    case 408:
+      return "Request Timeout";
     case 431:
       return "Request Header Fields Too Large";
     case 502:
@@ -159,6 +161,7 @@ void HttpSession::pump() {
   }
   pumping_ = false;
   if (closing_) return;
+  watch_head();
   if (parser_.upgraded() && x_) {
     if (x_->is_connect) return start_tunnel(std::move(inbuf_));
     // A WebSocket upgrade: what follows belongs to the new protocol, held until the upstream
@@ -166,6 +169,28 @@ void HttpSession::pump() {
     x_->client_rest.append(inbuf_);
     inbuf_.clear();
   }
+}
+
+// A client that sends its request head a few bytes at a time is never idle, yet holds the
+// connection as long as it likes (slowloris): the whole head must arrive within the client
+// timeout of its first byte.
+void HttpSession::watch_head() {
+  uint64_t limit = ctx_.options.client_idle_timeout_ms;
+  if (limit == 0 || x_ || !parser_.in_message()) return;
+  if (!head_timer_) head_timer_ = net::Timer::create(ctx_.loop);
+  if (head_timer_->active()) return;
+  head_timer_->start(limit, [this, limit] {
+    if (closing_ || x_) return;
+    fail_client(408, net::error_kind_name(net::ErrorKind::timeout),
+                "the request head was not complete within " + std::to_string(limit / 1000) +
+                    " s of its first byte");
+  });
+}
+
+// While a response is awaited the client has nothing to say, so its silence is not idleness.
+void HttpSession::set_client_idle(bool waiting_for_client) {
+  if (!client_ || closing_) return;
+  client_->set_idle_timeout(waiting_for_client ? ctx_.options.client_idle_timeout_ms : 0);
 }
 
 void HttpSession::resume_parsing() {
@@ -204,6 +229,7 @@ void HttpSession::on_client_error(const net::Error& error) {
 }
 
 http::Flow HttpSession::on_head(http::Head& head) {
+  if (head_timer_) head_timer_->stop();
   x_ = std::make_unique<Exchange>();
   Exchange& x = *x_;
   x.request = head;
@@ -329,6 +355,7 @@ http::Flow HttpSession::on_message_end() {
   }
   x.request_done = true;
   if (x.request.upgrade) return http::Flow::proceed;  // the parser stops at the upgrade
+  if (!x.response_done) set_client_idle(false);
   // One exchange at a time: the next request is parsed once this response has ended.
   parse_paused_ = true;
   return http::Flow::pause;
@@ -364,6 +391,8 @@ void HttpSession::write_client(std::string bytes) {
     x_->upstream_paused = true;
     x_->upstream->stream->pause();
   }
+  // A client that stops reading is timed out like one that stops sending.
+  set_client_idle(true);
 }
 
 // ---- Upstream side --------------------------------------------------------------------------
@@ -527,6 +556,7 @@ void HttpSession::complete_exchange() {
   bool close_client = x.close_client_after || client_ended_ || !x.request_done;
   x_.reset();
   if (close_client) return shutdown_client();
+  set_client_idle(true);
   resume_parsing();
 }
 
@@ -556,6 +586,7 @@ void HttpSession::fail_client(int status, const std::string& error_code, const s
     x_->record.row.started_us = ctx_.recorder.now();
     x_->record.row.connection_id = connection_id_;
     x_->record.recorded = ctx_.recorder.enabled();
+    x_->record.response_body.set_cap(ctx_.options.max_body);
   }
   auto& row = x_->record.row;
   row.status = status;
@@ -574,6 +605,7 @@ void HttpSession::fail_client(int status, const std::string& error_code, const s
 
 void HttpSession::shutdown_client() {
   if (closing_) return;
+  set_client_idle(true);
   closing_ = true;
   std::weak_ptr<bool> alive = alive_;
   client_->shutdown([this, alive] {

@@ -11,8 +11,13 @@
 // recorder keeps a copy, capped at --max-body.
 //
 // Errors answer the client with a short text body naming the cause, and are recorded with the
-// exchange: 400 a malformed request, 431 headers too large, 502 upstream unreachable or broken,
-// 504 upstream silent for --response-timeout.
+// exchange: 400 a malformed request, 408 a request head not complete within --client-timeout
+// (a client trickling its head, RFC 9110 §15.5.9), 431 headers too large, 502 upstream
+// unreachable or broken, 504 upstream silent for --response-timeout.
+//
+// Client time limits: a client silent for --client-timeout between requests or inside one is
+// closed; while it waits for a response it is not idle (the upstream's --response-timeout
+// governs then), unless it stops reading what is relayed to it.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +26,7 @@
 #include <string>
 
 #include "net/stream.h"
+#include "net/timer.h"
 #include "protocol/http1.h"
 #include "proxy/context.h"
 
@@ -56,6 +62,8 @@ class HttpSession final : public Session, private http::Sink {
   void pump();
   void resume_parsing();
   void update_client_reading();
+  void watch_head();
+  void set_client_idle(bool waiting_for_client);
   http::Flow on_head(http::Head& head) override;
   void on_body(std::string_view bytes) override;
   void on_trailers(http::Headers& trailers) override;
@@ -98,6 +106,7 @@ class HttpSession final : public Session, private http::Sink {
   http::Parser parser_;
   std::unique_ptr<ResponseSink> response_sink_;
   std::unique_ptr<Exchange> x_;
+  net::Owned<net::Timer> head_timer_;  // runs from a request's first byte to its whole head
   store::Id connection_id_ = 0;
   int seq_ = 0;
   bool parse_paused_ = false;  // the sink paused the parser; resume_parsing() goes on

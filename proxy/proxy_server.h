@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "net/tcp_listener.h"
@@ -28,6 +29,8 @@ class ProxyServer final : public SessionHost {
   void stop(uint64_t grace_ms, std::function<void()> done);
 
   size_t sessions() const { return sessions_.size(); }
+  // Hosts whose minted certificate a client rejected (see ProxyContext::rejected_hosts).
+  const std::set<std::string>& rejected_hosts() const { return ctx_.rejected_hosts; }
 
   void adopt(std::unique_ptr<Session> session) override;
   void retire(Session* session) override;

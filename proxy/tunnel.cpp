@@ -65,11 +65,14 @@ void Tunnel::intercept() {
         if (alive.expired() || done_) return;
         if (!result) {
           const net::Error& e = result.error();
-          if (e.kind == net::ErrorKind::tls_cert_rejected &&
-              ctx_.rejected_hosts.insert(target_.host).second) {
-            ctx_.console.warning("the client rejected the certificate minted for " + target_.host +
-                                 " (" + e.why +
-                                 "); run 'workalready ca' to see how to trust the local CA");
+          if (e.kind == net::ErrorKind::tls_cert_rejected) {
+            bool first = ctx_.rejected_hosts.empty();
+            ctx_.rejected_hosts.insert(target_.host);
+            if (first) {
+              ctx_.console.warning("the client rejected the certificate minted for " +
+                                   target_.host + " (" + e.why +
+                                   "); run 'workalready ca' to see how to trust the local CA");
+            }
           }
           return end(e.why);
         }
