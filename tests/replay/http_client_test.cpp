@@ -1,0 +1,459 @@
+#include "replay/http_client.h"
+
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/tcp_listener.h"
+#include "net/tls_stream.h"
+#include "protocol/http1.h"
+#include "tests/net/pki.h"
+#include "tests/net/support.h"
+
+using namespace wa;
+using namespace wa::replay;
+using wa::net::testing::run_until;
+
+namespace {
+
+// A loopback HTTP/1.1 server whose answers the test writes by hand, byte for byte.
+struct TestServer {
+  struct Conn final : http::Sink {
+    TestServer* server = nullptr;
+    size_t index = 0;
+    net::Owned<net::Stream> stream;
+    http::Parser parser{http::Role::request};
+    http::Head head;
+    std::string body;
+    std::string raw;  // every byte received
+
+    http::Flow on_head(http::Head& h) override {
+      head = h;
+      body.clear();
+      return http::Flow::proceed;
+    }
+    void on_body(std::string_view bytes) override { body.append(bytes); }
+    http::Flow on_message_end() override {
+      ++server->requests;
+      if (server->on_request) server->on_request(*this);
+      return http::Flow::proceed;
+    }
+    void reply(std::string bytes) {
+      if (stream) stream->write(std::move(bytes));
+    }
+    void drop() { stream.reset(); }
+  };
+
+  explicit TestServer(net::Loop& loop, std::shared_ptr<net::TlsContext> tls = nullptr)
+      : tls_(std::move(tls)) {
+    auto listening =
+        net::TcpListener::listen(loop, "127.0.0.1", 0, [this](net::Owned<net::TcpConnection> tcp) {
+          accept(net::Owned<net::Stream>(tcp.release()));
+        });
+    REQUIRE(listening);
+    listener = std::move(listening).value();
+  }
+
+  void accept(net::Owned<net::Stream> stream) {
+    auto conn = std::make_unique<Conn>();
+    conn->server = this;
+    conn->index = conns.size();
+    Conn* c = conn.get();
+    conns.push_back(std::move(conn));
+    if (tls_) {
+      stream = net::TlsStream::server(std::move(stream), tls_, [](net::Outcome<void>) {}, {});
+    }
+    c->stream = std::move(stream);
+    c->stream->start(net::StreamHandler{[c](std::string_view bytes) {
+                                          c->raw.append(bytes);
+                                          (void)c->parser.feed(bytes, *c);
+                                        },
+                                        [c] { c->drop(); }, [c](const net::Error&) { c->drop(); }});
+  }
+
+  uint16_t port() const { return listener->port(); }
+  std::string url(std::string_view path) const {
+    return std::string(tls_ ? "https" : "http") + "://" + (tls_ ? "localhost" : "127.0.0.1") + ":" +
+           std::to_string(port()) + std::string(path);
+  }
+
+  void close() {
+    listener.reset();
+    conns.clear();
+  }
+
+  std::function<void(Conn&)> on_request;
+  std::vector<std::unique_ptr<Conn>> conns;
+  net::Owned<net::TcpListener> listener;
+  int requests = 0;
+  std::shared_ptr<net::TlsContext> tls_;
+};
+
+std::string ok_response(std::string_view body, std::string_view extra = {}) {
+  return "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" + std::string(extra) +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+}
+
+// Runs a request to completion and returns its result.
+ClientResult<HttpResponse> run(net::Loop& loop, HttpClient& client, HttpRequest request) {
+  std::optional<ClientResult<HttpResponse>> result;
+  HttpCall call = client.send(std::move(request),
+                              [&](ClientResult<HttpResponse> r) { result.emplace(std::move(r)); });
+  REQUIRE(run_until(loop, [&] { return result.has_value(); }));
+  CHECK_FALSE(call.pending());
+  return std::move(*result);
+}
+
+}  // namespace
+
+TEST_CASE("HttpClient: a GET, then a second one on the kept-alive connection") {
+  net::Loop loop;
+  {
+    TestServer server(loop);
+    server.on_request = [](TestServer::Conn& c) {
+      c.reply(ok_response("hello " + c.head.target, "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n"));
+    };
+    HttpClient client(loop);
+    auto first = run(loop, client, {.url = server.url("/one?x=1")});
+    REQUIRE(first);
+    CHECK(first->status == 200);
+    CHECK(first->reason == "OK");
+    CHECK(first->body == "hello /one?x=1");
+    CHECK_FALSE(first->reused);
+    REQUIRE(first->headers.size() == 4);
+    CHECK(first->headers[1] == http::Header{"Set-Cookie", "a=1"});
+    CHECK(first->headers[2] == http::Header{"Set-Cookie", "b=2"});
+    CHECK(client.idle_connections() == 1);
+
+    auto second = run(loop, client, {.url = server.url("/two")});
+    REQUIRE(second);
+    CHECK(second->body == "hello /two");
+    CHECK(second->reused);
+    CHECK(client.connections_opened() == 1);
+    CHECK(server.conns.size() == 1);
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
+
+TEST_CASE("HttpClient: headers go in order, Host first when absent, Content-Length set") {
+  net::Loop loop;
+  {
+    TestServer server(loop);
+    server.on_request = [](TestServer::Conn& c) { c.reply(ok_response(c.body)); };
+    HttpClient client(loop);
+    HttpRequest request{.method = "POST",
+                        .url = server.url("/login"),
+                        .headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                                    {"Cookie", "a=1"},
+                                    {"Content-Length", "999"},
+                                    {"X-Two", "2"}},
+                        .body = "username=alice&password=x"};
+    auto response = run(loop, client, request);
+    REQUIRE(response);
+    CHECK(response->body == "username=alice&password=x");
+    REQUIRE(server.conns.size() == 1);
+    std::string expected =
+        "POST /login HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(server.port()) +
+        "\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        "Cookie: a=1\r\nX-Two: 2\r\nContent-Length: 25\r\n\r\n"
+        "username=alice&password=x";
+    CHECK(server.conns[0]->raw == expected);
+
+    // A Host given is kept where it is; an empty POST still says its length.
+    server.conns[0]->raw.clear();
+    auto again = run(loop, client,
+                     {.method = "POST",
+                      .url = server.url("/x#fragment"),
+                      .headers = {{"Accept", "*/*"}, {"Host", "example.test"}}});
+    REQUIRE(again);
+    CHECK(server.conns[0]->raw ==
+          "POST /x HTTP/1.1\r\nAccept: */*\r\nHost: example.test\r\nContent-Length: 0\r\n\r\n");
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
+
+TEST_CASE("HttpClient: chunked bodies, HEAD, interim responses, close-delimited bodies") {
+  net::Loop loop;
+  {
+    TestServer server(loop);
+    server.on_request = [](TestServer::Conn& c) {
+      if (c.head.target == "/chunked") {
+        c.reply(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n "
+            "world\r\n0\r\n\r\n");
+      } else if (c.head.method == "HEAD") {
+        c.reply("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n");
+      } else if (c.head.target == "/continue") {
+        c.reply("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok");
+      } else if (c.head.target == "/until-close") {
+        c.reply("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it");
+        c.stream->shutdown();
+      }
+    };
+    HttpClient client(loop);
+    auto chunked = run(loop, client, {.url = server.url("/chunked")});
+    REQUIRE(chunked);
+    CHECK(chunked->body == "hello world");
+    auto head = run(loop, client, {.method = "HEAD", .url = server.url("/")});
+    REQUIRE(head);
+    CHECK(head->status == 200);
+    CHECK(head->body.empty());
+    CHECK(head->reused);  // the HEAD response had no body: the connection is still good
+    auto created = run(loop, client, {.url = server.url("/continue")});
+    REQUIRE(created);
+    CHECK(created->status == 201);
+    CHECK(created->body == "ok");
+    auto until_close = run(loop, client, {.url = server.url("/until-close")});
+    REQUIRE(until_close);
+    CHECK(until_close->body == "all of it");
+    CHECK(client.idle_connections() == 0);
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
+
+TEST_CASE("HttpClient: failures are one-line reasons") {
+  net::Loop loop;
+  {
+    HttpClient client(loop, {.connect_timeout_ms = 2000, .response_timeout_ms = 200});
+    // A port nothing listens on.
+    uint16_t closed_port = 0;
+    {
+      TestServer gone(loop);
+      closed_port = gone.port();
+      gone.close();
+    }
+    auto refused =
+        run(loop, client, {.url = "http://127.0.0.1:" + std::to_string(closed_port) + "/"});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().kind == FailureKind::connect);
+    CHECK(refused.error().why ==
+          "cannot connect to 127.0.0.1:" + std::to_string(closed_port) + ": connection refused");
+
+    auto bad = run(loop, client, {.url = "ftp://127.0.0.1/"});
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().kind == FailureKind::setup);
+
+    TestServer server(loop);
+    server.on_request = [](TestServer::Conn& c) {
+      if (c.head.target == "/close") c.drop();
+      if (c.head.target == "/half") {
+        c.reply("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+        c.stream->shutdown();
+      }
+      if (c.head.target == "/garbage") c.reply("SMTP ready\r\n\r\n");
+      // "/slow": never answered
+    };
+    auto slow = run(loop, client, {.url = server.url("/slow")});
+    REQUIRE_FALSE(slow);
+    CHECK(slow.error().kind == FailureKind::timeout);
+    CHECK(slow.error().why ==
+          "no response from 127.0.0.1:" + std::to_string(server.port()) + " within 200 ms");
+
+    auto closed = run(loop, client, {.url = server.url("/close")});
+    REQUIRE_FALSE(closed);
+    CHECK(closed.error().kind == FailureKind::closed);
+    CHECK(closed.error().why ==
+          "connection closed before the response from 127.0.0.1:" + std::to_string(server.port()));
+
+    auto half = run(loop, client, {.url = server.url("/half")});
+    REQUIRE_FALSE(half);
+    CHECK(half.error().kind == FailureKind::closed);
+    CHECK(half.error().why.starts_with("connection closed in the middle of the response"));
+
+    auto garbage = run(loop, client, {.url = server.url("/garbage")});
+    REQUIRE_FALSE(garbage);
+    CHECK(garbage.error().kind == FailureKind::protocol);
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
+
+TEST_CASE("HttpClient: a kept-alive connection the server dropped is retried once, fresh") {
+  net::Loop loop;
+  {
+    TestServer server(loop);
+    server.on_request = [&](TestServer::Conn& c) {
+      // The first connection answers once, then drops the next request unanswered, as a
+      // server closing an idle connection at the moment it is reused does.
+      if (c.index == 0 && server.requests > 1) return c.drop();
+      c.reply(ok_response(std::to_string(c.index)));
+    };
+    HttpClient client(loop);
+    auto first = run(loop, client, {.url = server.url("/")});
+    REQUIRE(first);
+    auto second = run(loop, client, {.method = "POST", .url = server.url("/"), .body = "x"});
+    REQUIRE(second);
+    CHECK(second->body == "1");
+    CHECK_FALSE(second->reused);
+    CHECK(client.connections_opened() == 2);
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
+
+TEST_CASE("HttpClient: requests in flight at once use their own connections") {
+  net::Loop loop;
+  {
+    TestServer server(loop);
+    TestServer::Conn* held = nullptr;
+    server.on_request = [&](TestServer::Conn& c) {
+      if (c.head.target == "/poll") {
+        held = &c;  // a long poll: answered when the POST arrives
+        return;
+      }
+      c.reply(ok_response("ok"));
+      if (held) held->reply(ok_response("released"));
+    };
+    HttpClient client(loop);
+    std::vector<std::string> order;
+    HttpCall poll = client.send({.url = server.url("/poll")}, [&](ClientResult<HttpResponse> r) {
+      REQUIRE(r);
+      order.push_back("poll " + r->body);
+    });
+    REQUIRE(run_until(loop, [&] { return held != nullptr; }));
+    HttpCall post = client.send({.method = "POST", .url = server.url("/post"), .body = "40"},
+                                [&](ClientResult<HttpResponse> r) {
+                                  REQUIRE(r);
+                                  order.push_back("post " + r->body);
+                                });
+    REQUIRE(run_until(loop, [&] { return order.size() == 2; }));
+    CHECK(server.conns.size() == 2);
+    CHECK(client.idle_connections() == 2);
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
+
+TEST_CASE("HttpClient: dropping the handle cancels the request") {
+  net::Loop loop;
+  {
+    TestServer server(loop);
+    int answered = 0;
+    server.on_request = [&](TestServer::Conn& c) {
+      ++answered;
+      c.reply(ok_response("late"));
+    };
+    HttpClient client(loop);
+    bool called = false;
+    {
+      HttpCall call =
+          client.send({.url = server.url("/")}, [&](ClientResult<HttpResponse>) { called = true; });
+      CHECK(call.pending());
+    }
+    // Also a call dropped from its own callback's point of view: cancel() after completion.
+    HttpCall kept = client.send({.url = server.url("/")}, [&](ClientResult<HttpResponse>) {});
+    REQUIRE(run_until(loop, [&] { return !kept.pending(); }));
+    kept.cancel();
+    CHECK_FALSE(called);
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
+
+TEST_CASE("HttpClient: timings come from the injected clock") {
+  net::Loop loop;
+  {
+    TestServer server(loop);
+    server.on_request = [](TestServer::Conn& c) { c.reply(ok_response("t")); };
+    int64_t fake = 1000;
+    HttpClient client(loop, {.clock_us = [&] { return fake += 10; }});
+    auto response = run(loop, client, {.url = server.url("/")});
+    REQUIRE(response);
+    const HttpTimings& t = response->timings;
+    CHECK(t.started_us == 1010);
+    CHECK(t.sent_us > t.started_us);
+    CHECK(t.first_byte_us > t.sent_us);
+    CHECK(t.ended_us > t.first_byte_us);
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
+
+TEST_CASE("HttpClient: an upgrade hands over the connection and the bytes after the 101") {
+  net::Loop loop;
+  {
+    TestServer server(loop);
+    server.on_request = [](TestServer::Conn& c) {
+      if (c.head.target == "/refuse") return c.reply(ok_response("no", ""));
+      c.reply(
+          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\nfirst");
+    };
+    HttpClient client(loop);
+    std::optional<ClientResult<HttpResponse>> result;
+    std::optional<Upgraded> upgraded;
+    std::string more;
+    HttpCall call = client.upgrade(
+        {.url = server.url("/up"), .headers = {{"Connection", "Upgrade"}, {"Upgrade", "test"}}},
+        [&](ClientResult<HttpResponse> r, std::optional<Upgraded> u) {
+          result.emplace(std::move(r));
+          upgraded = std::move(u);
+          if (upgraded) {
+            upgraded->stream->start(
+                net::StreamHandler{[&](std::string_view bytes) { more.append(bytes); }});
+          }
+        });
+    REQUIRE(run_until(loop, [&] { return result.has_value(); }));
+    REQUIRE(*result);
+    CHECK((*result)->status == 101);
+    REQUIRE(upgraded);
+    CHECK(upgraded->rest == "first");
+    server.conns[0]->reply("second");
+    REQUIRE(run_until(loop, [&] { return more == "second"; }));
+    CHECK(client.idle_connections() == 0);
+    upgraded.reset();
+
+    std::optional<ClientResult<HttpResponse>> refused;
+    bool got_stream = true;
+    HttpCall no = client.upgrade({.url = server.url("/refuse")},
+                                 [&](ClientResult<HttpResponse> r, std::optional<Upgraded> u) {
+                                   refused.emplace(std::move(r));
+                                   got_stream = u.has_value();
+                                 });
+    REQUIRE(run_until(loop, [&] { return refused.has_value(); }));
+    REQUIRE(*refused);
+    CHECK((*refused)->status == 200);
+    CHECK((*refused)->body == "no");
+    CHECK_FALSE(got_stream);
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
+
+TEST_CASE("HttpClient: https, verified with an extra trust anchor, or refused without it") {
+  net::Loop loop;
+  {
+    auto ca = net::testing::make_ca("replay test CA");
+    auto leaf = net::testing::make_leaf(ca, "DNS:localhost,IP:127.0.0.1");
+    auto context = net::TlsContext::server({.certificate = leaf});
+    REQUIRE(context);
+    TestServer server(loop, context.value());
+    server.on_request = [](TestServer::Conn& c) { c.reply(ok_response("secure")); };
+
+    HttpClient trusting(loop, {.trust_pem = ca.pem});
+    auto ok = run(loop, trusting, {.url = server.url("/")});
+    REQUIRE(ok);
+    CHECK(ok->body == "secure");
+    auto again = run(loop, trusting, {.url = server.url("/")});
+    REQUIRE(again);
+    CHECK(again->reused);
+
+    HttpClient strict(loop);
+    auto refused = run(loop, strict, {.url = server.url("/")});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().kind == FailureKind::tls);
+    CHECK(refused.error().why.find("certificate verify failed") != std::string::npos);
+
+    HttpClient insecure(loop, {.insecure = true});
+    auto unchecked = run(loop, insecure, {.url = server.url("/")});
+    REQUIRE(unchecked);
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
