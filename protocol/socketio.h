@@ -73,7 +73,7 @@ struct Limits {
 //       `typeof … === "object"`).
 // Node also refuses reserved event names ("connect", "disconnect", …) in v5; python-socketio
 // does not, and we keep them, since a recording should show what was sent.
-// A binary packet must announce at least one attachment (`45-`, `450-` are illegal).
+// A binary packet must announce at least one attachment (`5-[…]`, `50-[…]` are illegal).
 // A digit right after the type/namespace always starts the ack id, never the payload.
 // `protocol_version` is 4 or 5; anything else is treated as 5.
 Result<Packet> decode(std::string_view text, int protocol_version, const Limits& limits = {},
@@ -99,7 +99,8 @@ Result<Encoded> encode(const Packet& packet);
 // attachments are awaited is an error ("got plaintext data when reconstructing a packet"; the
 // server closes the connection), and so is a binary message that nothing awaits. After an
 // error the incomplete packet is dropped and the next message is decoded afresh, so that a
-// recorder can go on reading a connection the server would have closed.
+// recorder can go on reading a connection the server would have closed. Placeholders are
+// checked when the last attachment arrives: each must name an attachment that came.
 class Decoder {
  public:
   explicit Decoder(int protocol_version, Limits limits = {});

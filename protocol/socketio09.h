@@ -54,6 +54,7 @@ struct Frame {
   // A message id asks for an ack. With user_ack ('+' after the id, `5:1+::…`) the receiver's
   // callback answers with arguments (`6:::1+[…]`); without it (`3:2::…`) the library acks at
   // once with no arguments (`6:::2`). Ids count per endpoint (PROTOCOLS.md §3 gotcha 2).
+  // Leading zeros of an id (`3:02::`, never sent by the reference clients) are not kept.
   std::optional<uint64_t> id;
   bool user_ack = false;
   std::string endpoint;             // the namespace, "" for the default one
