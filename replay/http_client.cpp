@@ -453,6 +453,7 @@ class HttpCall::Exchange final : public http::Sink {
 
 // ---- HttpCall ----
 
+HttpCall::HttpCall() = default;
 HttpCall::HttpCall(std::unique_ptr<Exchange> exchange) : exchange_(std::move(exchange)) {}
 HttpCall::HttpCall(HttpCall&&) noexcept = default;
 HttpCall& HttpCall::operator=(HttpCall&&) noexcept = default;

@@ -70,6 +70,8 @@ class [[nodiscard]] ClientResult {
   T&& value() && { return std::get<0>(std::move(v_)); }
   T* operator->() { return &std::get<0>(v_); }
   const T* operator->() const { return &std::get<0>(v_); }
+  T& operator*() & { return std::get<0>(v_); }
+  const T& operator*() const& { return std::get<0>(v_); }
   const ClientFailure& error() const { return std::get<1>(v_); }
 
  private:
@@ -138,7 +140,7 @@ class HttpClient;
 // connection, if it had one, is closed. Empty when default-constructed or moved from.
 class HttpCall {
  public:
-  HttpCall() = default;
+  HttpCall();
   HttpCall(HttpCall&&) noexcept;
   HttpCall& operator=(HttpCall&&) noexcept;
   ~HttpCall();
