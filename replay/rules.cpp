@@ -440,9 +440,10 @@ std::string regex_mask(const std::regex& re, std::string_view text, std::string_
   return out;
 }
 
-std::optional<std::string> extract_value(const ExtractRule& rule, const store::Exchange& x) {
+std::optional<std::string> extract_value(const ExtractRule& rule, const store::Exchange& x,
+                                         bool check_url) {
   if (rule.from == ExtractRule::From::event || !x.has_response()) return std::nullopt;
-  if (rule.url_re && !bounded_search(*rule.url_re, x.url)) return std::nullopt;
+  if (check_url && rule.url_re && !bounded_search(*rule.url_re, x.url)) return std::nullopt;
   switch (rule.from) {
     case ExtractRule::From::body: {
       auto body = decode_content(x.response_body.bytes, x.response_encoding);

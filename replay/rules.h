@@ -125,9 +125,11 @@ bool scope_covers(std::string_view rule_scope, std::string_view scope);
 // ---- Applying extract rules ---------------------------------------------------------------
 
 // The value an HTTP rule (body, header, json, cookie) extracts from an exchange's response,
-// nullopt when its URL limit excludes the exchange or nothing matches. The body is read after
-// its content coding is removed.
-std::optional<std::string> extract_value(const ExtractRule& rule, const store::Exchange& exchange);
+// nullopt when its URL limit excludes the exchange (unless `check_url` is false: a live
+// response the runner already paired with a recorded one) or nothing matches. The body is read
+// after its content coding is removed.
+std::optional<std::string> extract_value(const ExtractRule& rule, const store::Exchange& exchange,
+                                         bool check_url = true);
 // The value an event rule extracts from a server event.
 std::optional<std::string> extract_value(const ExtractRule& rule, const SocketEvent& event);
 

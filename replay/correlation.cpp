@@ -1,0 +1,821 @@
+#include "replay/correlation.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+#include <unordered_set>
+
+#include "protocol/cookie.h"
+#include "protocol/socketio09.h"
+#include "protocol/text.h"
+#include "protocol/url.h"
+#include "replay/body.h"
+#include "replay/html_fields.h"
+#include "replay/json_diff.h"
+
+namespace wa::replay {
+namespace {
+
+constexpr size_t kMaxStringsPerDocument = 20000;
+constexpr size_t kMaxTokenisedText = 2048;
+constexpr size_t kMaxSourcesPerValue = 1000;
+
+// Response headers whose values are the server's own business or the connection's, never a
+// value the client sends back.
+const std::set<std::string, std::less<>> kBoringHeaders = {
+    "date",
+    "content-length",
+    "content-type",
+    "content-encoding",
+    "content-language",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "server",
+    "vary",
+    "cache-control",
+    "expires",
+    "last-modified",
+    "age",
+    "pragma",
+    "accept-ranges",
+    "via",
+    "alt-svc",
+    "strict-transport-security",
+    "content-security-policy",
+    "content-security-policy-report-only",
+    "referrer-policy",
+    "permissions-policy",
+    "x-content-type-options",
+    "x-frame-options",
+    "x-xss-protection",
+    "x-powered-by",
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-headers",
+    "access-control-allow-methods",
+    "access-control-expose-headers",
+    "access-control-max-age",
+    "cross-origin-opener-policy",
+    "cross-origin-embedder-policy",
+    "cross-origin-resource-policy",
+    "timing-allow-origin",
+    "server-timing",
+    "report-to",
+    "nel",
+    "upgrade",
+    "sec-websocket-accept",
+    "sec-websocket-extensions",
+    "sec-websocket-protocol",
+};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+  return out;
+}
+
+bool is_separator(char c) {
+  return std::strchr(" \t\r\n/?&=;,#:\"'<>()[]{}", c) != nullptr && c != '\0';
+}
+
+int64_t response_time(const store::Exchange& x) {
+  if (x.first_byte_us) return *x.first_byte_us;
+  if (x.ended_us) return *x.ended_us;
+  return x.started_us;
+}
+
+std::string exchange_where(const store::Exchange& x) {
+  std::string path = x.url;
+  if (auto u = url::parse(x.url)) path = u->path.empty() ? "/" : u->path;
+  return x.method + " " + text_excerpt(path, 60);
+}
+
+// Calls f(value, pointer) for each string (and each integer, as text) in a JSON value, at most
+// kMaxStringsPerDocument of them.
+template <class F>
+void each_scalar(const Json& value, std::string& path, size_t& budget, F& f) {
+  if (budget == 0) return;
+  if (value.is_string()) {
+    --budget;
+    f(value.get_ref<const std::string&>(), path);
+  } else if (value.is_number_integer()) {
+    --budget;
+    f(sio::dump_json(value), path);
+  } else if (value.is_object()) {
+    size_t mark = path.size();
+    for (auto it = value.begin(); it != value.end() && budget > 0; ++it) {
+      path = pointer_append(path, it.key());
+      each_scalar(it.value(), path, budget, f);
+      path.resize(mark);
+    }
+  } else if (value.is_array()) {
+    size_t mark = path.size();
+    for (size_t i = 0; i < value.size() && budget > 0; ++i) {
+      path = pointer_append(path, i);
+      each_scalar(value[i], path, budget, f);
+      path.resize(mark);
+    }
+  }
+}
+
+std::optional<std::string> scalar(const Json* value) {
+  if (!value) return std::nullopt;
+  if (value->is_string()) return value->get<std::string>();
+  if (value->is_number_integer()) return sio::dump_json(*value);
+  return std::nullopt;
+}
+
+// The token `token` of a live text, found after the same anchor when there is one.
+std::optional<std::string> pick_token(std::string_view text, int token, std::string_view anchor) {
+  auto tokens = value_tokens(text);
+  size_t i = size_t(token);
+  if (anchor.empty()) {
+    if (i < tokens.size()) return std::string(tokens[i]);
+    return std::nullopt;
+  }
+  if (i > 0 && i < tokens.size() && tokens[i - 1] == anchor) return std::string(tokens[i]);
+  for (size_t k = 0; k + 1 < tokens.size(); ++k)
+    if (tokens[k] == anchor) return std::string(tokens[k + 1]);
+  return std::nullopt;
+}
+
+// The live sid in a handshake response: 0.9's `sid:hb:close:transports`, or the Engine.IO open
+// packet (`0{"sid":…}`, v3 `97:0{"sid":…}`) read as far as its sid member.
+std::optional<std::string> handshake_sid(std::string_view body) {
+  if (auto hs = sio09::parse_handshake(body)) return hs->sid;
+  size_t key = body.find("\"sid\":\"");
+  if (key == std::string_view::npos) return std::nullopt;
+  size_t start = key + 7, end = body.find('"', start);
+  if (end == std::string_view::npos) return std::nullopt;
+  return std::string(body.substr(start, end - start));
+}
+
+struct Candidate {
+  std::string value;
+  std::vector<Source> sources;
+  int rule = -1;  // the first extract rule that gave it
+  std::vector<Use> uses;
+  size_t use_count = 0;
+  bool client_first = false;  // the client sent it before the server issued it
+};
+
+// The two passes of correlate(): gather candidates from server output, then find them in
+// client traffic.
+class Finder {
+ public:
+  Finder(const store::RecordingData& data, const Rules& rules, const CorrelationOptions& o)
+      : data_(data), rules_(rules), o_(o) {
+    for (size_t i = 0; i < data.sessions.size(); ++i)
+      session_number_[data.sessions[i].id] = i + 1;
+  }
+
+  std::vector<Candidate> run() {
+    for (const auto& x : data_.exchanges)
+      gather_exchange(x);
+    for (size_t i = 0; i < data_.sessions.size(); ++i)
+      gather_session(data_.sessions[i]);
+    for (const auto& p : data_.packets)
+      if (p.direction == store::Direction::server) gather_packet(p);
+    for (auto& c : candidates_) {
+      std::stable_sort(c.sources.begin(), c.sources.end(),
+                       [](const Source& a, const Source& b) { return a.time_us < b.time_us; });
+    }
+    scan_client_traffic();
+    return std::move(candidates_);
+  }
+
+ private:
+  std::string session_where(std::optional<store::Id> id) const {
+    if (!id) return "a session";
+    auto it = session_number_.find(*id);
+    return it == session_number_.end() ? "a session" : "session " + std::to_string(it->second);
+  }
+
+  void offer(std::string_view value, const Source& source, int rule = -1) {
+    if (value.empty() || value.size() > o_.max_length) return;
+    if (rule < 0 && !worth_correlating(value, o_)) return;
+    auto it = index_.find(value);
+    if (it == index_.end()) {
+      if (candidates_.size() >= o_.max_candidates) return;
+      it = index_.emplace(std::string(value), candidates_.size()).first;
+      candidates_.push_back({std::string(value), {}, -1, {}, 0, false});
+    }
+    Candidate& c = candidates_[it->second];
+    if (rule >= 0 && c.rule < 0) c.rule = rule;
+    if (c.sources.size() < kMaxSourcesPerValue) c.sources.push_back(source);
+  }
+
+  // A text and, when it is URL-like or has several tokens, each token of it.
+  void offer_text(std::string_view text, Source source) {
+    offer(text, source);
+    if (text.size() > kMaxTokenisedText) return;
+    auto tokens = value_tokens(text);
+    if (tokens.size() < 2) return;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      source.token = int(i);
+      source.anchor = i > 0 ? std::string(tokens[i - 1]) : std::string();
+      offer(tokens[i], source);
+    }
+  }
+
+  void offer_json(const Json& doc, const Source& base) {
+    std::string path;
+    size_t budget = kMaxStringsPerDocument;
+    auto f = [&](const std::string& value, const std::string& pointer) {
+      Source s = base;
+      s.pointer = pointer;
+      offer_text(value, s);
+    };
+    each_scalar(doc, path, budget, f);
+  }
+
+  void gather_exchange(const store::Exchange& x) {
+    if (!x.has_response()) return;
+    Source base;
+    base.exchange_id = x.id;
+    base.time_us = response_time(x);
+    base.where = exchange_where(x);
+    std::map<std::string, int> seen;
+    for (const auto& h : x.response_headers) {
+      std::string name = lower(h.name);
+      int occurrence = seen[name]++;
+      if (name == "set-cookie") {
+        auto cookie = cookie::parse_set_cookie(h.value);
+        if (!cookie) continue;
+        Source s = base;
+        s.kind = SourceKind::set_cookie;
+        s.name = cookie->name;
+        offer(cookie->value, s);
+        continue;
+      }
+      if (kBoringHeaders.count(name)) continue;
+      Source s = base;
+      s.kind = SourceKind::response_header;
+      s.name = h.name;
+      s.occurrence = occurrence;
+      offer_text(text::trim(h.value), s);
+    }
+    for (size_t r = 0; r < rules_.extract.size(); ++r) {
+      const ExtractRule& rule = rules_.extract[r];
+      if (rule.from == ExtractRule::From::event) continue;
+      if (auto v = extract_value(rule, x)) {
+        Source s = base;
+        s.kind = SourceKind::rule;
+        s.name = rule.name;
+        s.rule = int(r);
+        offer(*v, s, int(r));
+      }
+    }
+    if (x.response_body.bytes.empty()) return;
+    auto body = decode_content(x.response_body.bytes, x.response_encoding);
+    if (!body) return;
+    BodyKind kind = body_kind(header_value(x.response_headers, "content-type"), *body);
+    if (kind == BodyKind::json) {
+      auto doc = sio::parse_json(*body, Errc::bad_encoding);
+      if (!doc) return;
+      Source s = base;
+      s.kind = SourceKind::json_body;
+      offer_json(*doc, s);
+    } else if (kind == BodyKind::html) {
+      for (const HtmlField& f : html_fields(*body)) {
+        Source s = base;
+        s.kind = f.kind == HtmlField::Kind::hidden_input ? SourceKind::hidden_input
+                                                         : SourceKind::meta_tag;
+        s.name = f.name;
+        s.occurrence = f.occurrence;
+        offer(f.value, s);
+      }
+    }
+  }
+
+  void gather_session(const store::EioSession& session) {
+    Source s;
+    s.kind = SourceKind::session_sid;
+    s.session_id = session.id;
+    s.exchange_id = session.handshake_exchange_id.value_or(0);
+    s.time_us = session.opened_us;
+    s.where = session_where(session.id);
+    s.name = session.protocol == store::SocketProtocol::sio09 ? "0.9" : "eio";
+    offer(session.sid, s);
+  }
+
+  void gather_packet(const store::SocketPacket& p) {
+    auto event = event_from_recorded(p);
+    if (!event) return;
+    Source base;
+    base.packet_id = p.id;
+    base.session_id = p.session_id.value_or(0);
+    base.time_us = p.time_us;
+    base.nsp = event->nsp;
+    base.where = session_where(p.session_id);
+    if (event->kind == EventKind::connect && event->args.is_object()) {
+      base.kind = SourceKind::connect_reply;
+      for (auto it = event->args.begin(); it != event->args.end(); ++it) {
+        if (!it->is_string()) continue;
+        Source s = base;
+        s.pointer = pointer_append("", it.key());
+        offer(it->get_ref<const std::string&>(), s);
+      }
+    } else if (event->kind == EventKind::event || event->kind == EventKind::ack) {
+      base.kind = event->kind == EventKind::event ? SourceKind::event_arg : SourceKind::ack_arg;
+      base.name = event->kind == EventKind::event
+                      ? event->name
+                      : (event->ack_id ? std::to_string(*event->ack_id) : std::string());
+      offer_json(event->args, base);
+    }
+    for (size_t r = 0; r < rules_.extract.size(); ++r) {
+      const ExtractRule& rule = rules_.extract[r];
+      if (rule.from != ExtractRule::From::event) continue;
+      if (auto v = extract_value(rule, *event)) {
+        Source s = base;
+        s.kind = SourceKind::rule;
+        s.name = rule.name;
+        s.rule = int(r);
+        s.pointer = rule.pointer;
+        offer(*v, s, int(r));
+      }
+    }
+  }
+
+  void scan(const NeedleSet& needles, std::string_view text, const Use& base) {
+    needles.scan(text, [&](uint32_t tag, size_t offset, size_t) {
+      Candidate& c = candidates_[tag / 8];
+      if (base.time_us < c.sources.front().time_us) {
+        c.client_first = true;
+        return;
+      }
+      ++c.use_count;
+      if (c.uses.size() >= o_.max_uses) return;
+      Use u = base;
+      u.spelling = Spelling(tag % 8);
+      u.offset = offset;
+      c.uses.push_back(std::move(u));
+    });
+  }
+
+  void scan_client_traffic() {
+    NeedleSet needles;
+    for (size_t i = 0; i < candidates_.size(); ++i) {
+      for (auto& s : spellings(candidates_[i].value))
+        needles.add(std::move(s.text), uint32_t(i * 8 + size_t(s.spelling)));
+    }
+    if (needles.size() == 0) return;
+    // Bodies and messages that carry Socket.IO packets are read as those packets.
+    std::unordered_set<store::Id> packet_exchanges, packet_messages;
+    for (const auto& p : data_.packets) {
+      if (p.direction != store::Direction::client) continue;
+      if (p.exchange_id) packet_exchanges.insert(*p.exchange_id);
+      if (p.ws_message_id) packet_messages.insert(*p.ws_message_id);
+    }
+    std::unordered_map<store::Id, const store::Exchange*> exchanges;
+    for (const auto& x : data_.exchanges) {
+      exchanges[x.id] = &x;
+      Use base;
+      base.owner = Use::Owner::exchange;
+      base.id = x.id;
+      base.time_us = x.started_us;
+      base.where = exchange_where(x);
+      base.part = Part::url;
+      scan(needles, x.url, base);
+      base.part = Part::header;
+      for (const auto& h : x.request_headers) {
+        if (text::iequals(h.name, "host") || text::iequals(h.name, "content-length")) continue;
+        base.header = h.name;
+        scan(needles, h.value, base);
+      }
+      base.header.clear();
+      if (x.request_body.bytes.empty() || packet_exchanges.count(x.id)) continue;
+      if (auto body = decode_content(x.request_body.bytes, x.request_encoding)) {
+        base.part = Part::body;
+        scan(needles, *body, base);
+      }
+    }
+    for (const auto& m : data_.ws_messages) {
+      if (m.direction != store::Direction::client || m.opcode != 1) continue;
+      if (packet_messages.count(m.id)) continue;
+      Use base;
+      base.owner = Use::Owner::ws_message;
+      base.id = m.id;
+      base.part = Part::frame;
+      base.time_us = m.time_us;
+      auto x = exchanges.find(m.exchange_id);
+      base.where = "a WebSocket message on " +
+                   (x == exchanges.end() ? std::string("?") : exchange_where(*x->second));
+      scan(needles, m.payload.bytes, base);
+    }
+    for (const auto& p : data_.packets) {
+      if (p.direction != store::Direction::client || p.raw.empty()) continue;
+      Use base;
+      base.owner = Use::Owner::packet;
+      base.id = p.id;
+      base.part = Part::frame;
+      base.time_us = p.time_us;
+      base.where = "packet " + text_excerpt(p.raw, 24) + " on " + session_where(p.session_id);
+      scan(needles, p.raw, base);
+    }
+  }
+
+  const store::RecordingData& data_;
+  const Rules& rules_;
+  const CorrelationOptions& o_;
+  std::map<store::Id, size_t> session_number_;
+  std::vector<Candidate> candidates_;
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, size_t, Hash, std::equal_to<>> index_;
+};
+
+std::string quoted_excerpt(std::string_view value) {
+  std::string shown = value.size() > 12 ? text_excerpt(value, 8) : std::string(value);
+  if (shown.size() < value.size() && !shown.ends_with("…")) shown += "…";
+  return "'" + shown + "'";
+}
+
+}  // namespace
+
+const char* source_kind_name(SourceKind kind) {
+  switch (kind) {
+    case SourceKind::set_cookie:
+      return "set_cookie";
+    case SourceKind::response_header:
+      return "response_header";
+    case SourceKind::json_body:
+      return "json_body";
+    case SourceKind::hidden_input:
+      return "hidden_input";
+    case SourceKind::meta_tag:
+      return "meta_tag";
+    case SourceKind::session_sid:
+      return "session_sid";
+    case SourceKind::connect_reply:
+      return "connect_reply";
+    case SourceKind::event_arg:
+      return "event_arg";
+    case SourceKind::ack_arg:
+      return "ack_arg";
+    case SourceKind::rule:
+      return "rule";
+  }
+  return "?";
+}
+
+std::vector<std::string_view> value_tokens(std::string_view text) {
+  std::vector<std::string_view> tokens;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && is_separator(text[i]))
+      ++i;
+    size_t start = i;
+    while (i < text.size() && !is_separator(text[i]))
+      ++i;
+    if (i > start) tokens.push_back(text.substr(start, i - start));
+  }
+  return tokens;
+}
+
+bool worth_correlating(std::string_view v, const CorrelationOptions& o) {
+  if (v.size() < o.min_length || v.size() > o.max_length) return false;
+  size_t digits = 0, others = 0;
+  for (char ch : v) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c == 0x7F) return false;  // whitespace, controls: text, not an identifier
+    if (c >= '0' && c <= '9') {
+      ++digits;
+    } else if (c != '-' && c != '.' && c != '+') {
+      ++others;
+    }
+  }
+  if (others == 0) return digits >= o.min_number_digits;                     // a number
+  if (v[0] == '/' || v.find("://") != std::string_view::npos) return false;  // a path, a URL
+  if (digits == 0 && v.size() <= 24) {
+    // Word-like: letters and a little punctuation, with at most two humps ("chatMessage").
+    bool word = true;
+    int humps = 0;
+    for (size_t i = 0; i < v.size() && word; ++i) {
+      char c = v[i];
+      bool upper = c >= 'A' && c <= 'Z', lowercase = c >= 'a' && c <= 'z';
+      if (!upper && !lowercase && !std::strchr("-_./+", c)) word = false;
+      if (upper && i > 0 && v[i - 1] >= 'a' && v[i - 1] <= 'z') ++humps;
+    }
+    if (word && humps <= 2) return false;
+  }
+  return true;
+}
+
+const std::vector<size_t>& Correlations::lookup(const Index& index, store::Id id) {
+  static const std::vector<size_t> none;
+  auto it = index.find(id);
+  return it == index.end() ? none : it->second;
+}
+const std::vector<size_t>& Correlations::issued_by_exchange(store::Id id) const {
+  return lookup(by_exchange_, id);
+}
+const std::vector<size_t>& Correlations::issued_by_packet(store::Id id) const {
+  return lookup(by_packet_, id);
+}
+const std::vector<size_t>& Correlations::issued_by_session(store::Id id) const {
+  return lookup(by_session_, id);
+}
+const std::vector<size_t>& Correlations::used_by(Use::Owner owner, store::Id id) const {
+  switch (owner) {
+    case Use::Owner::exchange:
+      return lookup(used_exchange_, id);
+    case Use::Owner::ws_message:
+      return lookup(used_ws_, id);
+    case Use::Owner::packet:
+      return lookup(used_packet_, id);
+  }
+  return lookup(used_exchange_, id);
+}
+
+Correlations correlate(const store::RecordingData& data, const Rules& rules,
+                       const CorrelationOptions& options) {
+  Correlations out;
+  out.rules_ = rules;
+  std::vector<Candidate> candidates = Finder(data, rules, options).run();
+  auto add_unique = [](std::vector<size_t>& list, size_t index) {
+    if (list.empty() || list.back() != index) list.push_back(index);
+  };
+  for (Candidate& c : candidates) {
+    bool by_rule = c.rule >= 0;
+    // A value the client had first is the client's, not the server's (automatic ones only:
+    // a rule says what it means).
+    if (!by_rule && (c.client_first || c.uses.empty())) continue;
+    std::stable_sort(c.uses.begin(), c.uses.end(),
+                     [](const Use& a, const Use& b) { return a.time_us < b.time_us; });
+    size_t index = out.list_.size();
+    Correlation corr;
+    corr.value = std::move(c.value);
+    corr.sources = std::move(c.sources);
+    corr.uses = std::move(c.uses);
+    if (by_rule) corr.rule = rules.extract[size_t(c.rule)].name;
+    corr.spelled = spellings(corr.value);
+    for (const Source& s : corr.sources) {
+      if (s.kind == SourceKind::session_sid) add_unique(out.by_session_[s.session_id], index);
+      if (s.packet_id) add_unique(out.by_packet_[s.packet_id], index);
+      if (s.exchange_id) add_unique(out.by_exchange_[s.exchange_id], index);
+    }
+    for (const Use& u : corr.uses) {
+      auto& by = u.owner == Use::Owner::exchange     ? out.used_exchange_
+                 : u.owner == Use::Owner::ws_message ? out.used_ws_
+                                                     : out.used_packet_;
+      add_unique(by[u.id], index);
+    }
+    out.list_.push_back(std::move(corr));
+    out.use_counts_.push_back(c.use_count);
+  }
+  return out;
+}
+
+std::string describe(const Source& s) {
+  std::string part = s.token >= 0 ? "part of " : "";
+  switch (s.kind) {
+    case SourceKind::set_cookie:
+      return "the Set-Cookie " + s.name + " of " + s.where;
+    case SourceKind::response_header:
+      return part + "the " + s.name + " header of " + s.where;
+    case SourceKind::json_body:
+      return part + (s.pointer.empty() ? "the JSON body" : s.pointer + " in the JSON body") +
+             " of " + s.where;
+    case SourceKind::hidden_input:
+      return "the hidden input " + s.name + " of " + s.where;
+    case SourceKind::meta_tag:
+      return "the meta " + s.name + " of " + s.where;
+    case SourceKind::session_sid:
+      return (s.name == "0.9" ? "the handshake sid of " : "the Engine.IO sid of ") + s.where;
+    case SourceKind::connect_reply:
+      return "the CONNECT reply " + s.pointer.substr(s.pointer.empty() ? 0 : 1) + " of " + s.where +
+             (s.nsp == "/" ? "" : " on " + s.nsp);
+    case SourceKind::event_arg:
+      return part + s.pointer + " of event " + s.name + " on " + s.where;
+    case SourceKind::ack_arg:
+      return part + s.pointer + " of ack " + s.name + " on " + s.where;
+    case SourceKind::rule:
+      return "rule " + s.name + " on " + s.where;
+  }
+  return s.where;
+}
+
+std::string describe(const Use& u) {
+  std::string what;
+  switch (u.part) {
+    case Part::url:
+      what = "the URL of " + u.where;
+      break;
+    case Part::header:
+      what = "header " + u.header + " of " + u.where;
+      break;
+    case Part::body:
+      what = "the body of " + u.where;
+      break;
+    case Part::frame:
+      what = u.where;
+      break;
+  }
+  if (u.spelling != Spelling::raw) what += std::string(" (") + spelling_name(u.spelling) + ")";
+  return what;
+}
+
+std::string explain(const Correlations& correlations, size_t max_places) {
+  std::string out;
+  const auto& list = correlations.list();
+  if (list.empty()) return "no values correlated\n";
+  out += std::to_string(list.size()) + (list.size() == 1 ? " value" : " values") + " correlated:\n";
+  for (size_t i = 0; i < list.size(); ++i) {
+    const Correlation& c = list[i];
+    out += "  value " + quoted_excerpt(c.value);
+    if (!c.rule.empty()) out += " (rule " + c.rule + ")";
+    out += " from " + (c.sources.empty() ? std::string("?") : describe(c.sources.front()));
+    size_t n = correlations.use_count(i);
+    if (n == 0) {
+      out += " → never sent back\n";
+      continue;
+    }
+    out += " → used in " + std::to_string(n) + (n == 1 ? " place: " : " places: ");
+    for (size_t k = 0; k < c.uses.size() && k < max_places; ++k)
+      out += (k ? "; " : "") + describe(c.uses[k]);
+    if (n > max_places) out += "; and " + std::to_string(n - max_places) + " more";
+    out += "\n";
+  }
+  return out;
+}
+
+// ---- LiveValues -----------------------------------------------------------------------------
+
+LiveValues::LiveValues(const Correlations& correlations)
+    : c_(&correlations), live_(correlations.size()), live_spelled_(correlations.size()) {}
+
+void LiveValues::set(size_t correlation, std::string live) {
+  if (correlation >= live_.size() || live.empty()) return;
+  if (!live_[correlation]) ++known_;
+  auto& spelled = live_spelled_[correlation];
+  spelled.clear();
+  for (int s = 0; s < kSpellings; ++s)
+    spelled.push_back(spell(live, Spelling(s)));
+  live_[correlation] = std::move(live);
+}
+
+const std::string* LiveValues::live(size_t correlation) const {
+  if (correlation >= live_.size() || !live_[correlation]) return nullptr;
+  return &*live_[correlation];
+}
+
+void LiveValues::learn(size_t correlation, const Source& source, std::optional<std::string> text) {
+  if (!text) return;
+  if (source.token >= 0) {
+    text = pick_token(*text, source.token, source.anchor);
+    if (!text) return;
+  }
+  set(correlation, std::move(*text));
+}
+
+void LiveValues::on_response(const store::Exchange& recorded, const store::Exchange& live) {
+  const auto& indices = c_->issued_by_exchange(recorded.id);
+  if (indices.empty() || !live.has_response()) return;
+  // Read the live body once, and only as far as some source needs it.
+  std::optional<std::optional<std::string>> body;
+  std::optional<std::optional<Json>> doc;
+  std::optional<std::vector<HtmlField>> fields;
+  auto live_body = [&]() -> const std::optional<std::string>& {
+    if (!body) body = decode_content(live.response_body.bytes, live.response_encoding);
+    return *body;
+  };
+  auto live_doc = [&]() -> const std::optional<Json>& {
+    if (!doc) {
+      doc.emplace();
+      if (const auto& b = live_body()) {
+        if (auto parsed = sio::parse_json(*b, Errc::bad_encoding)) *doc = std::move(*parsed);
+      }
+    }
+    return *doc;
+  };
+  for (size_t index : indices) {
+    for (const Source& s : c_->list()[index].sources) {
+      if (s.exchange_id != recorded.id) continue;
+      switch (s.kind) {
+        case SourceKind::set_cookie:
+          for (const auto& h : live.response_headers) {
+            if (!text::iequals(h.name, "set-cookie")) continue;
+            auto cookie = cookie::parse_set_cookie(h.value);
+            if (cookie && cookie->name == s.name) learn(index, s, cookie->value);
+          }
+          break;
+        case SourceKind::response_header: {
+          int n = 0;
+          for (const auto& h : live.response_headers) {
+            if (!text::iequals(h.name, s.name)) continue;
+            if (n++ == s.occurrence) {
+              learn(index, s, std::string(text::trim(h.value)));
+              break;
+            }
+          }
+          break;
+        }
+        case SourceKind::json_body:
+          if (const auto& d = live_doc()) learn(index, s, scalar(resolve_pointer(*d, s.pointer)));
+          break;
+        case SourceKind::hidden_input:
+        case SourceKind::meta_tag: {
+          if (!fields) fields = live_body() ? html_fields(*live_body()) : std::vector<HtmlField>();
+          auto kind = s.kind == SourceKind::hidden_input ? HtmlField::Kind::hidden_input
+                                                         : HtmlField::Kind::meta;
+          for (const auto& f : *fields) {
+            if (f.kind == kind && f.occurrence == s.occurrence && text::iequals(f.name, s.name)) {
+              learn(index, s, f.value);
+              break;
+            }
+          }
+          break;
+        }
+        case SourceKind::session_sid:
+          if (const auto& b = live_body()) learn(index, s, handshake_sid(*b));
+          break;
+        case SourceKind::rule:
+          if (s.rule >= 0 && size_t(s.rule) < c_->rules().extract.size())
+            learn(index, s, extract_value(c_->rules().extract[size_t(s.rule)], live, false));
+          break;
+        case SourceKind::connect_reply:
+        case SourceKind::event_arg:
+        case SourceKind::ack_arg:
+          break;
+      }
+    }
+  }
+}
+
+void LiveValues::on_packet(const store::SocketPacket& recorded, const SocketEvent& live) {
+  for (size_t index : c_->issued_by_packet(recorded.id)) {
+    for (const Source& s : c_->list()[index].sources) {
+      if (s.packet_id != recorded.id) continue;
+      switch (s.kind) {
+        case SourceKind::connect_reply:
+        case SourceKind::event_arg:
+        case SourceKind::ack_arg:
+          learn(index, s, scalar(resolve_pointer(live.args, s.pointer)));
+          break;
+        case SourceKind::rule:
+          if (s.rule >= 0 && size_t(s.rule) < c_->rules().extract.size())
+            learn(index, s, extract_value(c_->rules().extract[size_t(s.rule)], live));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+void LiveValues::on_session(store::Id session_id, std::string_view live_sid) {
+  for (size_t index : c_->issued_by_session(session_id)) {
+    for (const Source& s : c_->list()[index].sources) {
+      if (s.kind == SourceKind::session_sid && s.session_id == session_id)
+        learn(index, s, std::string(live_sid));
+    }
+  }
+}
+
+void LiveValues::try_substitute(size_t index, const Place& place,
+                                std::vector<Replacement>& out) const {
+  if (!live_[index]) return;
+  const Correlation& c = c_->list()[index];
+  if (*live_[index] == c.value) return;
+  if (!c.rule.empty() && !c_->rules().may_substitute(c.rule, place.part, place.header)) return;
+  const auto& live = live_spelled_[index];
+  for (const auto& recorded : c.spelled) {
+    Spelling s = recorded.spelling;
+    // The recorded text cannot tell encodeURIComponent from a form encoder when the value
+    // has no space or !'()~; a body is most likely a form (space as '+'), a URL a script's.
+    if (s == Spelling::url && place.part == Part::body &&
+        recorded.text == spell(c.value, Spelling::form))
+      s = Spelling::form;
+    out.push_back({recorded.text, live[size_t(s)]});
+  }
+}
+
+std::string LiveValues::substitute(std::string_view text, const Place& place, size_t* count) const {
+  if (count) *count = 0;
+  if (known_ == 0) return std::string(text);
+  std::vector<Replacement> replacements;
+  if (place.id != 0) {
+    for (size_t index : c_->used_by(place.owner, place.id))
+      try_substitute(index, place, replacements);
+  } else {
+    for (size_t index = 0; index < live_.size(); ++index)
+      try_substitute(index, place, replacements);
+  }
+  if (replacements.empty()) return std::string(text);
+  return replace_whole(text, replacements, count);
+}
+
+std::vector<ValuePair> LiveValues::pairs() const {
+  std::vector<ValuePair> out;
+  for (size_t i = 0; i < live_.size(); ++i)
+    if (live_[i]) out.push_back({c_->list()[i].value, *live_[i], i});
+  return out;
+}
+
+}  // namespace wa::replay
