@@ -30,6 +30,13 @@ void Console::websocket(std::string_view url, std::string_view what) {
   std::fflush(out_);
 }
 
+void Console::tunnel(std::string_view authority, std::string_view what) {
+  if (quiet_) return;
+  std::fprintf(out_, "CONNECT %.*s %.*s\n", int(authority.size()), authority.data(),
+               int(what.size()), what.data());
+  std::fflush(out_);
+}
+
 void Console::warning(std::string_view text) {
   std::fprintf(stderr, "workalready: %.*s\n", int(text.size()), text.data());
   std::fflush(stderr);

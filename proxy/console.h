@@ -17,6 +17,9 @@ class Console {
   // `GET http://127.0.0.1:3000/login 303 4ms 0B` (and `(not recorded)`, or the error).
   void exchange(const store::Exchange& exchange, uint64_t response_bytes, bool recorded);
   void websocket(std::string_view url, std::string_view what);
+  // `CONNECT example.com:443 tunnelled untouched, 4ms, 1.2kB up, 5.0kB down (not recorded)`:
+  // a tunnel relayed blind (no interception), which nothing else on the console would show.
+  void tunnel(std::string_view authority, std::string_view what);
   // Always printed, even when quiet.
   void warning(std::string_view text);
   void info(std::string_view text);

@@ -84,9 +84,13 @@ void Tunnel::intercept() {
 
 void Tunnel::relay_blind() {
   std::weak_ptr<bool> alive = alive_;
+  int64_t started = ctx_.recorder.now();
+  bool v6 = target_.host.find(':') != std::string::npos;
+  std::string authority =
+      (v6 ? "[" + target_.host + "]" : target_.host) + ":" + std::to_string(target_.port);
   connecting_ = net::connect(
       ctx_.loop, target_.host, target_.port, net::ConnectOptions{ctx_.options.connect_timeout_ms},
-      [this, alive](net::Outcome<net::Owned<net::TcpConnection>> outcome) {
+      [this, alive, started, authority](net::Outcome<net::Owned<net::TcpConnection>> outcome) {
         if (alive.expired() || done_) return;
         if (!outcome) {
           std::string body = "workalready: cannot reach " + target_.host + ":" +
@@ -96,16 +100,24 @@ void Tunnel::relay_blind() {
               "charset=utf-8\r\nContent-Length: " +
               std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
           client_->shutdown();
+          ctx_.console.tunnel(authority, "502 (cannot reach it: " + outcome.error().why + ")");
           return end(outcome.error().why);
         }
         net::Owned<net::Stream> upstream = std::move(outcome.value());
         client_->write(std::string(kEstablished));
         if (!buffered_.empty()) upstream->write(std::move(buffered_));
-        relay_ = net::Relay::start(std::move(client_), std::move(upstream),
-                                   [this, alive](const net::Error* error) {
-                                     if (alive.expired()) return;
-                                     end(error ? error->why : "");
-                                   });
+        relay_ = net::Relay::start(
+            std::move(client_), std::move(upstream),
+            [this, alive, started, authority](const net::Error* error) {
+              if (alive.expired()) return;
+              long long ms = (ctx_.recorder.now() - started) / 1000;
+              ctx_.console.tunnel(authority, "tunnelled untouched, " + std::to_string(ms) + "ms, " +
+                                                 format_bytes(relay_->bytes_a_to_b()) + " up, " +
+                                                 format_bytes(relay_->bytes_b_to_a()) + " down" +
+                                                 (error ? " (" + error->why + ")" : "") +
+                                                 " (not recorded)");
+              end(error ? error->why : "");
+            });
       });
   // Until connected, the client's bytes wait in the kernel.
   client_->start(net::StreamHandler{[this](std::string_view b) { buffered_.append(b); }, [] {},

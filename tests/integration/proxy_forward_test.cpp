@@ -271,6 +271,9 @@ TEST_CASE("forward: --no-intercept hosts are tunnelled untouched") {
   CHECK(through.status == 401);
 
   REQUIRE(proxy.interrupt() == 0);
+  // The console shows the tunnel, since no exchange line can.
+  CHECK(count_lines(proxy.process().out(), "CONNECT localhost:" + std::to_string(app.port()) +
+                                               " tunnelled untouched, ") == 1);
   store::RecordingData data = load_capture(db);
   INFO(describe(data));
   // Nothing of the tunnelled host was decrypted, so nothing of it is recorded.
