@@ -182,6 +182,7 @@ class HarBuilder {
         requestId: p.requestId,
         index,
         request: p.request,
+        type: p.type,
         start: p.timestamp,
         wallTime: p.wallTime,
         response: null,
@@ -278,8 +279,9 @@ class HarBuilder {
   httpEntry(hop) {
     const requestExtra = (this.requestExtra.get(hop.requestId) || [])[hop.index];
     const responseExtra = (this.responseExtra.get(hop.requestId) || [])[hop.index];
-    const requestHeaders = harHeaders(
-        requestExtra ? {...hop.request.headers, ...requestExtra.headers} : hop.request.headers);
+    // The ExtraInfo headers are the ones on the wire, Cookie included; requestWillBeSent's
+    // leave it out.
+    const requestHeaders = harHeaders(requestExtra ? requestExtra.headers : hop.request.headers);
     const response = hop.response || {};
     const responseHeaders = harHeaders(responseExtra ? responseExtra.headers : response.headers);
     const protocol = String(response.protocol || 'http/1.1').toUpperCase();
@@ -339,7 +341,7 @@ class HarBuilder {
       },
       cache: {},
       timings,
-      _resourceType: 'fetch',
+      _resourceType: String(hop.type || 'other').toLowerCase(),
     };
     if (response.connectionId !== undefined) entry.connection = String(response.connectionId);
     if (response.remoteIPAddress) entry.serverIPAddress = response.remoteIPAddress;
