@@ -303,7 +303,7 @@ int client(const std::string& host, int port, int connections, double seconds) {
   auto start = std::chrono::steady_clock::now();
   auto until = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                            std::chrono::duration<double>(seconds));
-  std::vector<ClientResult> results(size_t(connections));
+  std::vector<ClientResult> results(static_cast<size_t>(connections));
   std::vector<std::thread> threads;
   for (auto& result : results)
     threads.emplace_back(run_client, host, port, until, std::ref(result));
