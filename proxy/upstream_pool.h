@@ -58,7 +58,10 @@ class UpstreamPool {
   // Idle connections are closed after this long: servers close theirs after a few seconds
   // (Node 5 s), and a request sent on a connection the server is closing would fail.
   static constexpr uint64_t kIdleTimeoutMs = 4'000;
-  static constexpr size_t kMaxIdlePerOrigin = 16;
+  // Enough for every client of a busy reverse proxy to find a warm connection: with fewer idle
+  // slots than concurrent clients, a connection is closed on release and another opened on the
+  // next acquire, at a connect plus a close per exchange.
+  static constexpr size_t kMaxIdlePerOrigin = 64;
 
  private:
   class Connecting;
