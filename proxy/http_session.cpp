@@ -480,6 +480,9 @@ http::Flow HttpSession::on_response_head(http::Head& head) {
     return http::Flow::proceed;
   }
   x.response_started = true;
+  if (head.framing == http::Framing::length && head.content_length) {
+    x.record.response_body.reserve(*head.content_length);
+  }
   x.response_chunked = head.chunked();
   x.close_client_after =
       !head.keep_alive || !x.request.keep_alive || head.framing == http::Framing::until_close;
