@@ -183,6 +183,12 @@ void json_diff(const Json& expected, const Json& actual, std::vector<JsonDiffere
   diff(expected, actual, path, out, max);
 }
 
+bool json_equal(const Json& a, const Json& b) {
+  std::vector<JsonDifference> out;
+  json_diff(a, b, out, "", 1);
+  return out.empty();
+}
+
 std::string text_excerpt(std::string_view text, size_t limit) {
   if (text.size() <= limit) return std::string(text);
   size_t cut = limit;

@@ -52,6 +52,9 @@ struct JsonDifference {
 void json_diff(const Json& expected, const Json& actual, std::vector<JsonDifference>& out,
                std::string_view base = "", size_t max = 1000);
 
+// Whether two values are the same structure (no difference json_diff would report).
+bool json_equal(const Json& a, const Json& b);
+
 // Compact JSON of a value cut to about `limit` bytes at a UTF-8 boundary, "…" marking a cut.
 std::string json_excerpt(const Json& value, size_t limit = 512);
 // The same for any text.
