@@ -1,0 +1,63 @@
+#include "replay/body.h"
+
+#include <doctest/doctest.h>
+#include <zlib.h>
+
+#include <string>
+
+using namespace wa::replay;
+
+namespace {
+
+std::string compressed(std::string_view data, int window_bits) {
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&z, uLong(data.size())) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = uInt(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = uInt(out.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("content codings: identity, gzip (several members), deflate zlib and raw") {
+  std::string text(5000, 'x');
+  CHECK(decode_content("abc", "") == "abc");
+  CHECK(decode_content("abc", " Identity ") == "abc");
+  CHECK(decode_content(compressed(text, 15 + 16), "gzip") == text);
+  CHECK(decode_content(compressed("ab", 15 + 16) + compressed("cd", 15 + 16), "x-gzip") == "abcd");
+  CHECK(decode_content(compressed(text, 15), "deflate") == text);
+  CHECK(decode_content(compressed(text, -15), "deflate") == text);
+  CHECK_FALSE(decode_content("abc", "br"));
+  CHECK_FALSE(decode_content(compressed(text, 15 + 16), "gzip, br"));
+  CHECK_FALSE(decode_content("not gzip", "gzip"));
+  std::string gz = compressed(text, 15 + 16);
+  CHECK_FALSE(decode_content(gz.substr(0, gz.size() / 2), "gzip"));  // cut
+  CHECK_FALSE(decode_content(gz, "gzip", 100));                      // over the limit
+  CHECK_FALSE(decode_content("abcdef", "", 3));
+}
+
+TEST_CASE("body kinds from the media type, or the bytes") {
+  CHECK(body_kind("application/json", "") == BodyKind::empty);
+  CHECK(body_kind("application/json; charset=utf-8", "{}") == BodyKind::json);
+  CHECK(body_kind("application/problem+json", "{}") == BodyKind::json);
+  CHECK(body_kind("Text/HTML", "<p>") == BodyKind::html);
+  CHECK(body_kind("text/plain", "hi") == BodyKind::text);
+  CHECK(body_kind("application/javascript", "x") == BodyKind::text);
+  CHECK(body_kind("text/plain", "\xff\xfe") == BodyKind::binary);
+  CHECK(body_kind("image/png", "PNG") == BodyKind::binary);
+  CHECK(body_kind("", "plain words") == BodyKind::text);
+  CHECK(body_kind("", std::string("a\0b", 3)) == BodyKind::binary);
+}
+
+TEST_CASE("SHA-256 in lower-case hex; header lookup without case") {
+  CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  wa::store::Headers h = {{"Content-Type", "a"}, {"content-type", "b"}};
+  CHECK(header_value(h, "CONTENT-TYPE") == "a");
+  CHECK(header_value(h, "x") == "");
+}
