@@ -2,8 +2,10 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 
 namespace wa::replay {
 namespace {
@@ -21,6 +23,26 @@ std::array<uint8_t, N> random_bytes() {
   std::array<uint8_t, N> bytes{};
   if (RAND_bytes(bytes.data(), static_cast<int>(N)) != 1) std::abort();
   return bytes;
+}
+
+// Masks drawn from RAND_bytes 64 at a time: one call per frame would cost more than the rest
+// of sending a small frame.
+ws::MaskSource random_masks() {
+  struct Pool {
+    std::array<uint8_t, 256> bytes{};
+    size_t used = 256;
+  };
+  auto pool = std::make_shared<Pool>();
+  return [pool] {
+    if (pool->used == pool->bytes.size()) {
+      pool->bytes = random_bytes<256>();
+      pool->used = 0;
+    }
+    std::array<uint8_t, 4> mask{};
+    std::copy_n(pool->bytes.begin() + static_cast<std::ptrdiff_t>(pool->used), 4, mask.begin());
+    pool->used += 4;
+    return mask;
+  };
 }
 
 uint64_t wall_ms() {
@@ -61,7 +83,7 @@ SocketClient::SocketClient(HttpClient& http, SocketClientOptions options, Socket
           .close_timeout_ms = options_.close_timeout_ms,
       }),
       timer_(net::Timer::create(loop_)) {
-  if (!options_.mask) options_.mask = [] { return random_bytes<4>(); };
+  if (!options_.mask) options_.mask = random_masks();
   if (!options_.key_bytes) options_.key_bytes = [] { return random_bytes<16>(); };
   ++caller_depth_;
   core_.start(now());
@@ -108,6 +130,8 @@ void SocketClient::drain() {
                },
                command);
   }
+  // Frames queued by this round go out in one write.
+  if (endpoint_) flush_ws();
   rearm();
   if (events_.empty()) return;
   // The caller's own calls never see a callback inside them (closable.h's rule).
@@ -305,7 +329,7 @@ void SocketClient::on_ws_data(std::string_view bytes) {
     }
     if (core_.ended() || !endpoint_) break;
   }
-  if (endpoint_) flush_ws();  // pongs, the echo of a Close
+  // Pongs and the echo of a Close wait in the endpoint: drain() writes them.
   if (!fed) {
     core_.ws_closed("the server broke the WebSocket protocol: " + fed.error().why, now());
   } else if (ws_peer_closed_ && endpoint_) {
@@ -327,15 +351,13 @@ void SocketClient::on_ws_end() {
 
 void SocketClient::ws_send(const WsSendCommand& command) {
   if (!endpoint_) return;
-  auto sent =
-      endpoint_->send(command.binary ? ws::Opcode::binary : ws::Opcode::text, command.payload);
-  if (sent) flush_ws();
+  // A failure means a Close was sent already: the frame is dropped as the session ends.
+  (void)endpoint_->send(command.binary ? ws::Opcode::binary : ws::Opcode::text, command.payload);
 }
 
 void SocketClient::ws_close(bool graceful) {
   if (!graceful || !endpoint_ || !ws_stream_) return drop_ws();
   if (endpoint_->state() == ws::Endpoint::State::open) (void)endpoint_->close();
-  flush_ws();
 }
 
 void SocketClient::flush_ws() {

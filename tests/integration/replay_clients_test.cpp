@@ -4,6 +4,8 @@
 // socket refused without the cookie, and a server that dies under an open session.
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,7 +33,7 @@ constexpr uint64_t kWaitMs = 20000;
 
 // A browser's worth of client: the HTTP client and a live cookie jar shared by every request.
 struct Browser {
-  explicit Browser(net::Loop& loop) : http(loop) {}
+  explicit Browser(HttpClient& client) : http(client) {}
 
   void remember(std::string_view request_url, const HttpResponse& response) {
     auto u = url::parse(request_url);
@@ -66,7 +68,7 @@ struct Browser {
     CHECK_FALSE(cookies(origin + "/").empty());
   }
 
-  HttpClient http;
+  HttpClient& http;
   cookie::CookieJar jar;
   std::vector<std::string> set_cookies;
 };
@@ -186,7 +188,8 @@ void chat_session(AppKind kind, Plan plan) {
   App app({.kind = kind});
   net::Loop loop;
   {
-    Browser browser(loop);
+    HttpClient http(loop);
+    Browser browser(http);
     browser.login(app.origin(), "alice");
     Seen seen;
     auto socket = open_socket(browser, app, plan, seen);
@@ -284,7 +287,8 @@ TEST_CASE("Replay clients: a socket without the session cookie is refused") {
     App app({.kind = kind});
     net::Loop loop;
     {
-      Browser browser(loop);  // never signed in
+      HttpClient http(loop);
+      Browser browser(http);  // never signed in
       Seen seen;
       auto socket = open_socket(browser, app, Plan::upgrade, seen);
       if (kind == AppKind::express_v4 || kind == AppKind::flask) CHECK_FALSE(socket->send("0"));
@@ -327,7 +331,8 @@ TEST_CASE("Replay clients: a server that dies under an open session is a drop") 
     App app({.kind = c.kind});
     net::Loop loop;
     {
-      Browser browser(loop);
+      HttpClient http(loop);
+      Browser browser(http);
       browser.login(app.origin(), "bob");
       Seen seen;
       auto socket = open_socket(browser, app, c.plan, seen);
@@ -350,4 +355,51 @@ TEST_CASE("Replay clients: a server that dies under an open session is a drop") 
     }
     CHECK(loop.close() == 0);
   }
+}
+
+// The client's own CPU time for whole sessions (sign in, socket with upgrade, CONNECT, welcome,
+// two acked chats, close) against socket.io 4, one after the other over one HttpClient, as the
+// replay benchmark measures it. Reported, not asserted: sanitizer builds are many times slower.
+TEST_CASE("Replay clients: CPU time per session") {
+  require_node_modules();
+  App app({.kind = AppKind::express_v4});
+  net::Loop loop;
+  {
+    HttpClient shared_http(loop);
+    auto run_sessions = [&](int count, Plan plan) {
+      for (int i = 0; i < count; ++i) {
+        Browser browser(shared_http);
+        browser.login(app.origin(), "user" + std::to_string(i));
+        Seen seen;
+        auto socket = open_socket(browser, app, plan, seen);
+        CHECK_FALSE(socket->send("0"));
+        REQUIRE(run_until(
+            loop, [&] { return seen.welcome() || seen.ended; }, kWaitMs));
+        for (int n = 0; n < 2; ++n) {
+          CHECK_FALSE(socket->send("2" + std::to_string(n) + R"(["chat",{"text":"hi"}])"));
+          REQUIRE(run_until(
+              loop, [&] { return seen.acks().size() == size_t(n + 1) || seen.ended; }, kWaitMs));
+        }
+        socket->close();
+        REQUIRE(run_until(
+            loop, [&] { return seen.ended; }, kWaitMs));
+        CHECK_FALSE(seen.failure);
+      }
+    };
+    for (Plan plan : {Plan::upgrade, Plan::websocket_only, Plan::polling}) {
+      run_sessions(20, plan);  // warm up
+      rusage before{};
+      getrusage(RUSAGE_SELF, &before);
+      constexpr int kSessions = 200;
+      run_sessions(kSessions, plan);
+      rusage after{};
+      getrusage(RUSAGE_SELF, &after);
+      auto micros = [](const timeval& t) { return int64_t(t.tv_sec) * 1'000'000 + t.tv_usec; };
+      int64_t cpu = micros(after.ru_utime) - micros(before.ru_utime) + micros(after.ru_stime) -
+                    micros(before.ru_stime);
+      MESSAGE("client CPU per session (" << std::string(plan_name(plan)) << "): " << cpu / kSessions
+                                         << " us");
+    }
+  }
+  CHECK(loop.close() == 0);
 }
