@@ -126,6 +126,13 @@ void Recorder::websocket_message(store::Id exchange_id, store::Direction directi
   row.compressed = message.compressed;
   row.time_us = now();
   BodyCapture capture(options_.max_body);
+  if (message.opcode == ws::Opcode::close && message.close_code != 1005) {
+    // The decoder splits a close frame into its code and reason; the capture keeps the payload
+    // as it was on the wire (RFC 6455 §5.5.1: a 2-byte code in network order, then the reason),
+    // as for every other frame. 1005 stands for "no code": the payload was empty.
+    char code[2] = {char(message.close_code >> 8), char(message.close_code & 0xff)};
+    capture.append(std::string_view(code, 2));
+  }
   capture.append(message.payload);
   row.payload = capture.take();
   ++stats_.ws_messages;

@@ -509,3 +509,26 @@ TEST_CASE("errors: a non-loopback --listen needs --allow-remote") {
   // Nothing was created: the refusal comes before the capture file.
   CHECK(!std::filesystem::exists(dir.file("capture.sqlite")));
 }
+
+TEST_CASE("errors: a recorder killed with SIGKILL leaves a sound capture of what completed") {
+  TempDir dir;
+  FakeUpstream upstream;
+  std::string db = dir.file("capture.sqlite");
+  RecordingProxy proxy(db, {"--upstream", upstream.origin()});
+  for (int i = 0; i < 5; ++i) {
+    HttpResponse r = http_request(proxy.port(), "GET", "/n/" + std::to_string(i));
+    CHECK(r.status == 200);
+  }
+  // DESIGN.md: every exchange completed more than a second before the kill is in the file.
+  std::this_thread::sleep_for(1100ms);
+  CHECK(proxy.interrupt(SIGKILL) == 128 + SIGKILL);
+  CommandRun check = run_command({"sqlite3", db, "PRAGMA integrity_check"});
+  CHECK(check.exit_code == 0);
+  CHECK(check.out == "ok\n");
+  store::RecordingData data = load_capture(db);
+  INFO(describe(data));
+  CHECK(!data.recording.ended_us.has_value());
+  REQUIRE(data.exchanges.size() == 5);
+  for (int i = 0; i < 5; ++i)
+    CHECK(path_of(data.exchanges[size_t(i)].url) == "/n/" + std::to_string(i));
+}

@@ -110,9 +110,10 @@ class RecordingProxy {
   const std::string& db() const { return db_; }
   Process& process() { return *process_; }
 
-  // SIGINT, as Ctrl-C: returns the exit code (-1 when it did not exit in time).
-  int interrupt(Millis timeout = 30000ms) {
-    process_->signal(SIGINT);
+  // SIGINT (Ctrl-C) or another signal: returns the exit code (-1 when it did not exit in
+  // time).
+  int interrupt(int sig = SIGINT, Millis timeout = 30000ms) {
+    process_->signal(sig);
     auto code = process_->wait_exit(timeout);
     int result = code.value_or(-1);
     process_->stop();
