@@ -44,9 +44,10 @@ eio::Version SocketClientCore::version() const {
 
 // A poll is held by the server until it has something to say; Engine.IO servers say something
 // (a ping) every pingInterval at the latest, 0.9 servers end a held poll after 20 s ("polling
-// duration").
+// duration"). The margin lets a missing ping be reported as what it is, not as a slow poll.
 uint64_t SocketClientCore::poll_timeout() const {
-  if (handshake_) return handshake_->ping_interval_ms + handshake_->ping_timeout_ms;
+  constexpr uint64_t kMarginMs = 5'000;
+  if (handshake_) return handshake_->ping_interval_ms + handshake_->ping_timeout_ms + kMarginMs;
   uint64_t seconds = 60;
   if (handshake_09_ && handshake_09_->heartbeat_timeout) {
     seconds = std::max<uint64_t>(*handshake_09_->heartbeat_timeout, 30);

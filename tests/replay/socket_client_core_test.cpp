@@ -87,7 +87,7 @@ TEST_CASE("SocketClientCore: Engine.IO v4 polling, probe and upgrade, as a brows
   HttpCommand post = requests[1];
   CHECK(poll.purpose == HttpPurpose::poll);
   CHECK(poll.url == "http://h:1/socket.io/?token=abc&EIO=4&transport=polling&t=T2&sid=S1");
-  CHECK(poll.timeout_ms == 45000);
+  CHECK(poll.timeout_ms == 50000);
   CHECK(post.purpose == HttpPurpose::post);
   CHECK(post.method == "POST");
   CHECK(post.body == "40");
