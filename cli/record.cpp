@@ -173,12 +173,12 @@ int run_record(const RecordArgs& args) {
     // The hint to trust the CA was printed at the first rejection; this says how far it went.
     std::string hosts;
     size_t shown = 0;
-    for (const auto& host : rejected) {
+    for (const auto& name : rejected) {
       if (shown++ == 5) {
         hosts += ", ...";
         break;
       }
-      hosts += (hosts.empty() ? "" : ", ") + host;
+      hosts += (hosts.empty() ? "" : ", ") + name;
     }
     std::cout << "workalready: clients rejected the certificates minted for " << rejected.size()
               << (rejected.size() == 1 ? " host (" : " hosts (") << hosts
