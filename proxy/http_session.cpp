@@ -273,9 +273,11 @@ bool HttpSession::route(const http::Head& head, Exchange& x) {
   } else if (default_origin_) {
     x.origin = *default_origin_;
     x.upstream_target = std::string(target);
+    // The URL as the client meant it: the scheme it spoke to us (a reverse proxy in front of
+    // an https upstream is still reached over http), the authority it named.
     std::string authority = host_header.empty() ? x.origin.host_header() : host_header;
     x.record.row.url =
-        std::string(x.origin.tls ? "https://" : "http://") + authority + std::string(target);
+        std::string(info_.tls ? "https://" : "http://") + authority + std::string(target);
   } else {
     fail_client(400, "http_malformed",
                 "origin-form request to a forward proxy (set the browser's proxy to this "

@@ -34,11 +34,18 @@ int ack_type(const Case& c) {
   return c.protocol == store::SocketProtocol::sio09 ? 6 : 3;
 }
 
-void record_and_check(const Case& c) {
+// With `pki`, the app serves HTTPS with its leaf, and the proxy trusts its CA through
+// SSL_CERT_FILE.
+void record_and_check(const Case& c, const TestPki* pki = nullptr) {
   TempDir dir;
-  App app({.kind = c.kind, .auth = c.auth});
+  App app({.kind = c.kind,
+           .auth = c.auth,
+           .tls_cert = pki ? pki->leaf_cert : "",
+           .tls_key = pki ? pki->leaf_key : ""});
   std::string db = dir.file("capture.sqlite");
-  RecordingProxy proxy(db, {"--upstream", app.origin(), "--name", c.user});
+  std::vector<Env> env;
+  if (pki) env.push_back({"SSL_CERT_FILE", pki->ca_cert});
+  RecordingProxy proxy(db, {"--upstream", app.origin(), "--name", c.user}, env);
 
   ClientRun run = run_chat_client({"--url", proxy.origin(), "--flavor", c.flavor, "--user", c.user,
                                    "--auth", c.auth, "--chats", "2"});
@@ -67,7 +74,7 @@ void record_and_check(const Case& c) {
   INFO(describe(data));
   CHECK(data.recording.mode == "reverse");
   CHECK(data.recording.name == c.user);
-  CHECK(data.recording.upstream == "http://127.0.0.1:" + std::to_string(app.port()));
+  CHECK(data.recording.upstream == app.origin());
   REQUIRE(data.recording.ended_us.has_value());
 
   // The login POST, its form body, and the cookie it set.
@@ -212,4 +219,35 @@ TEST_CASE("reverse: Flask + Flask-Login + Flask-SocketIO on eventlet") {
 
 TEST_CASE("reverse: Socket.IO 0.9, cookie authorisation") {
   record_and_check({AppKind::sio09, "cookie", "v09", store::SocketProtocol::sio09, "frank"});
+}
+
+TEST_CASE("reverse: an HTTPS upstream, verified through SSL_CERT_FILE") {
+  TempDir dir;
+  TestPki pki = make_test_pki(dir);
+  record_and_check({AppKind::express_v4, "cookie", "v4", store::SocketProtocol::eio4, "heidi"},
+                   &pki);
+}
+
+TEST_CASE("reverse: an HTTPS upstream that is not trusted gets 502, unless --upstream-insecure") {
+  TempDir dir;
+  TestPki pki = make_test_pki(dir);
+  App app({.kind = AppKind::express_v4, .tls_cert = pki.leaf_cert, .tls_key = pki.leaf_key});
+  std::string empty = dir.file("empty.pem");
+  write_text(empty, "");
+  std::vector<Env> no_trust = {{"SSL_CERT_FILE", empty}, {"SSL_CERT_DIR", dir.file("none")}};
+  {
+    RecordingProxy proxy(dir.file("a.sqlite"), {"--upstream", app.origin()}, no_trust);
+    HttpResponse r = http_request(proxy.port(), "GET", "/api/me");
+    CHECK(r.status == 502);
+    CHECK(r.body.find("certificate verify failed") != std::string::npos);
+    REQUIRE(proxy.interrupt() == 0);
+  }
+  {
+    RecordingProxy proxy(dir.file("b.sqlite"), {"--upstream", app.origin(), "--upstream-insecure"},
+                         no_trust);
+    HttpResponse r = http_request(proxy.port(), "GET", "/api/me");
+    CHECK(r.status == 401);  // the app's own answer: signed out
+    CHECK(r.body == R"({"error":"not signed in"})");
+    REQUIRE(proxy.interrupt() == 0);
+  }
 }
