@@ -136,7 +136,7 @@ TEST_SUITE("harness") {
     auto line = p.wait_for_prefix("LISTENING ", 5000ms);
     REQUIRE(line);
     CHECK(*line == "LISTENING 4242");
-    auto starts_with_t = [](const std::string& line) { return line.starts_with("t"); };
+    auto starts_with_t = [](const std::string& text) { return text.starts_with("t"); };
     CHECK(p.wait_for_line(starts_with_t, 5000ms) == std::optional<std::string>("two"));
     // Lines before the last match are not looked at again; the stream ends: no match.
     CHECK_FALSE(p.wait_for_prefix("one", 5000ms));
