@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <set>
+#include <tuple>
 
 #include "tests/integration/harness.h"
 
@@ -321,6 +322,24 @@ TEST_SUITE("apps") {
       CHECK(a["username"] == "alice");
       CHECK(a.contains("time"));
       CHECK(a["nonce"] != b["nonce"]);
+    }
+  }
+
+  TEST_CASE("the other apps share the variants") {
+    for (auto [kind, flavor, variant] : {std::tuple{AppKind::express_v2, "v2", "payload"},
+                                         std::tuple{AppKind::flask, "v4", "extraevent"},
+                                         std::tuple{AppKind::sio09, "v09", "status"}}) {
+      CAPTURE(app_name(kind));
+      App app({.kind = kind, .variant = variant});
+      auto run = chat(app, {"--flavor", flavor, "--chats", "1"});
+      check_chat_session(run, "alice", 1);
+      if (std::string(variant) == "payload") {
+        CHECK(events(run, "welcome")[0][0] == json{{"username", "alice"}, {"role", "member"}});
+      } else if (std::string(variant) == "extraevent") {
+        CHECK(events(run, "notice").size() == 1);
+      } else {
+        CHECK(of_type(run, "login")[0]["status"] == 200);
+      }
     }
   }
 
