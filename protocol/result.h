@@ -19,10 +19,10 @@ enum class Errc {
   http_smuggling,         // ambiguous framing: Content-Length with Transfer-Encoding, two CLs
   http_body_too_large,    // a body over a configured limit
   // WebSocket (RFC 6455, RFC 7692)
-  ws_protocol,          // a frame or sequence of frames that breaks RFC 6455
-  ws_message_too_large, // a reassembled message over the configured maximum
-  ws_deflate,           // a permessage-deflate payload that does not inflate
-  ws_handshake,         // an upgrade request/response that is not a valid handshake
+  ws_protocol,           // a frame or sequence of frames that breaks RFC 6455
+  ws_message_too_large,  // a reassembled message over the configured maximum
+  ws_deflate,            // a permessage-deflate payload that does not inflate
+  ws_handshake,          // an upgrade request/response that is not a valid handshake
   // Engine.IO / Socket.IO
   eio_malformed,    // an Engine.IO packet or polling payload that does not decode
   sio_malformed,    // a Socket.IO v4/v5 packet that does not decode
@@ -45,7 +45,9 @@ struct Failure {
   std::string why;  // one line, no trailing period, e.g. "duplicate Content-Length"
 };
 
-inline Failure fail(Errc code, std::string why) { return Failure{code, std::move(why)}; }
+inline Failure fail(Errc code, std::string why) {
+  return Failure{code, std::move(why)};
+}
 
 template <class T>
 class [[nodiscard]] Result {

@@ -6,24 +6,42 @@ namespace wa {
 
 const char* errc_name(Errc code) {
   switch (code) {
-    case Errc::http_malformed: return "http_malformed";
-    case Errc::http_header_too_large: return "http_header_too_large";
-    case Errc::http_too_many_headers: return "http_too_many_headers";
-    case Errc::http_smuggling: return "http_smuggling";
-    case Errc::http_body_too_large: return "http_body_too_large";
-    case Errc::ws_protocol: return "ws_protocol";
-    case Errc::ws_message_too_large: return "ws_message_too_large";
-    case Errc::ws_deflate: return "ws_deflate";
-    case Errc::ws_handshake: return "ws_handshake";
-    case Errc::eio_malformed: return "eio_malformed";
-    case Errc::sio_malformed: return "sio_malformed";
-    case Errc::sio09_malformed: return "sio09_malformed";
-    case Errc::cookie_malformed: return "cookie_malformed";
-    case Errc::url_malformed: return "url_malformed";
-    case Errc::bad_encoding: return "bad_encoding";
-    case Errc::incomplete: return "incomplete";
-    case Errc::limit: return "limit";
-    case Errc::setup: return "setup";
+    case Errc::http_malformed:
+      return "http_malformed";
+    case Errc::http_header_too_large:
+      return "http_header_too_large";
+    case Errc::http_too_many_headers:
+      return "http_too_many_headers";
+    case Errc::http_smuggling:
+      return "http_smuggling";
+    case Errc::http_body_too_large:
+      return "http_body_too_large";
+    case Errc::ws_protocol:
+      return "ws_protocol";
+    case Errc::ws_message_too_large:
+      return "ws_message_too_large";
+    case Errc::ws_deflate:
+      return "ws_deflate";
+    case Errc::ws_handshake:
+      return "ws_handshake";
+    case Errc::eio_malformed:
+      return "eio_malformed";
+    case Errc::sio_malformed:
+      return "sio_malformed";
+    case Errc::sio09_malformed:
+      return "sio09_malformed";
+    case Errc::cookie_malformed:
+      return "cookie_malformed";
+    case Errc::url_malformed:
+      return "url_malformed";
+    case Errc::bad_encoding:
+      return "bad_encoding";
+    case Errc::incomplete:
+      return "incomplete";
+    case Errc::limit:
+      return "limit";
+    case Errc::setup:
+      return "setup";
   }
   return "unknown";
 }
@@ -35,8 +53,10 @@ constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 constexpr std::array<int8_t, 256> make_reverse() {
   std::array<int8_t, 256> table{};
-  for (auto& v : table) v = -1;
-  for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(kAlphabet[i])] = int8_t(i);
+  for (auto& v : table)
+    v = -1;
+  for (int i = 0; i < 64; ++i)
+    table[static_cast<unsigned char>(kAlphabet[i])] = int8_t(i);
   return table;
 }
 constexpr auto kReverse = make_reverse();
@@ -102,7 +122,8 @@ std::string base64_encode(std::string_view bytes) {
 
 Result<std::string> base64_decode(std::string_view text) {
   size_t end = text.size();
-  while (end > 0 && text[end - 1] == '=' && text.size() - end < 2) --end;
+  while (end > 0 && text[end - 1] == '=' && text.size() - end < 2)
+    --end;
   std::string_view body = text.substr(0, end);
   if (body.size() % 4 == 1) return fail(Errc::bad_encoding, "base64 length is impossible");
   if (end != text.size() && text.size() % 4 != 0) {
@@ -183,8 +204,10 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
