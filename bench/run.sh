@@ -96,6 +96,14 @@ cpu_ticks() {
   done
   echo "$total"
 }
+# Thread-seconds the process and its children spent runnable but waiting for a CPU, in ms
+# (/proc/<pid>/task/<tid>/schedstat, second field): how much other load held the proxy back.
+sched_wait_ms() {
+  local p
+  for p in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
+    cat /proc/"$p"/task/*/schedstat 2>/dev/null || true
+  done | awk '{ total += $2 } END { printf "%d", total / 1e6 }'
+}
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 rss_tree_kib() { # a process and its children
   local total=0 p
@@ -254,7 +262,7 @@ stop_proxy() {
 recorded() {
   case $1 in
   workalready) sed -n 's/^workalready: recorded \([0-9]*\) exchanges, \([0-9]*\) WebSocket messages, \([0-9]*\) Socket.IO events.*/\1 ex, \2 msg, \3 sio/p' "$PROXY_LOG" | tail -1 ;;
-  mitmdump) echo "$(($(stat -c %s "$WORK/mitm.flows" 2>/dev/null || echo 0) / 1048576)) MiB flows" ;;
+  mitmdump) echo "$(($(stat -c %s "$WORK/mitm.flows" 2>/dev/null || echo 0) / 1024)) KiB flows" ;;
   *) echo "-" ;;
   esac
 }
@@ -309,13 +317,17 @@ http_bench() {
         if [ "$kind" = direct ]; then port=$BACKEND_PORT; else start_proxy "$kind" "$BACKEND_PORT"; fi
         say "bench: HTTP $size through $kind (round $round of $ROUNDS)"
         wrk_run "$port" $path "$CONNECTIONS" 1 >/dev/null # warm-up: pools filled, caches hot
-        local pid=${PROXY_PID:-$BACKEND_PID}
+        local pid=${PROXY_PID:-$BACKEND_PID} wait_before wait_after requests_1 before_1 after_1
         before=$(cpu_ticks "$pid")
+        wait_before=$(sched_wait_ms "$pid")
         read -r requests rps p50 p99 errors < <(wrk_run "$port" $path "$CONNECTIONS" "$DURATION")
         after=$(cpu_ticks "$pid")
-        cpu=$(awk -v t=$((after - before)) -v n="$requests" -v hz="$TICKS" \
-          'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "?" }')
-        read -r _ _ p50_1 p99_1 _ < <(wrk_run "$port" $path 1 $((DURATION / 2 > 0 ? DURATION / 2 : 1)))
+        wait_after=$(sched_wait_ms "$pid")
+        cpu=$(per_request $((after - before)) "$requests")
+        # One connection: latency without queueing, and CPU per request without batching.
+        before_1=$(cpu_ticks "$pid")
+        read -r requests_1 _ p50_1 p99_1 _ < <(wrk_run "$port" $path 1 $((DURATION / 2 > 0 ? DURATION / 2 : 1)))
+        after_1=$(cpu_ticks "$pid")
         if [ "$kind" != direct ]; then stop_proxy "$kind"; fi
         better "$kind" $size "$cpu" "$rps" || continue
         R[$kind,$size,rps]=$rps
@@ -325,30 +337,39 @@ http_bench() {
         R[$kind,$size,errors]=$errors
         R[$kind,$size,p50_1]=$p50_1
         R[$kind,$size,p99_1]=$p99_1
+        R[$kind,$size,cpu_1]=$(per_request $((after_1 - before_1)) "$requests_1")
+        R[$kind,$size,wait]=$(awk -v w=$((wait_after - wait_before)) -v d="$DURATION" \
+          'BEGIN { printf "%.0f", w / 10 / d }')
         if [ "$kind" != direct ]; then R[$kind,$size,recorded]=$(recorded "$kind"); fi
       done
     done
   done
 }
+per_request() { # TICKS REQUESTS → µs of CPU per request
+  awk -v t="$1" -v n="$2" -v hz="$TICKS" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "?" }'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0 > 0 && b+0 > 0) printf "%.2f", a / b; else print "-" }'; }
 http_table() {
-  local size kind
+  local size kind cpu cpu_1
   echo
   echo "HTTP relay, reverse proxy, keep-alive: wrk -t1 -c$CONNECTIONS -d${DURATION}s, best of $ROUNDS rounds (load on CPU $LOAD_CPUS, proxy on CPU $PROXY_CPUS)"
-  echo "  CPU = proxy's utime+stime per request (all threads and workers); x = ratio to nginx; 1-conn = wrk -c1"
+  echo "  CPU = proxy's utime+stime per request (all threads and workers); x = ratio to nginx;"
+  echo "  wait% = proxy time runnable but waiting for a CPU held by other load; 1c = one connection (wrk -c1)"
   for size in 100B 64KiB; do
     echo
-    printf '%-8s %-12s %8s %6s %8s %8s %9s %6s %8s %8s %8s  %s\n' "$size" target req/s x \
-      p50us p99us CPUus/req x 1c-p50 1c-p99 x-p99 recorded
+    printf '%-6s %-12s %7s %5s %6s %6s %8s %5s %5s | %6s %6s %5s %8s %5s  %s\n' "$size" target \
+      req/s x p50us p99us CPUus/req x wait% 1c-p50 1c-p99 x 1c-CPUus x recorded
     for kind in direct nginx mitmdump workalready; do
-      local cpu=${R[$kind,$size,cpu]:--}
-      [ $kind = direct ] && cpu=-
-      printf '%-8s %-12s %8s %6s %8s %8s %9s %6s %8s %8s %8s  %s\n' "" $kind \
+      cpu=${R[$kind,$size,cpu]:--}
+      cpu_1=${R[$kind,$size,cpu_1]:--}
+      if [ "$kind" = direct ]; then cpu=-; cpu_1=-; fi
+      printf '%-6s %-12s %7s %5s %6s %6s %8s %5s %5s | %6s %6s %5s %8s %5s  %s\n' "" "$kind" \
         "${R[$kind,$size,rps]:--}" "$(ratio "${R[$kind,$size,rps]:-}" "${R[nginx,$size,rps]:-}")" \
         "${R[$kind,$size,p50]:--}" "${R[$kind,$size,p99]:--}" "$cpu" \
-        "$(ratio "$cpu" "${R[nginx,$size,cpu]:-}")" \
+        "$(ratio "$cpu" "${R[nginx,$size,cpu]:-}")" "${R[$kind,$size,wait]:--}" \
         "${R[$kind,$size,p50_1]:--}" "${R[$kind,$size,p99_1]:--}" \
-        "$(ratio "${R[$kind,$size,p99_1]:-}" "${R[nginx,$size,p99_1]:-}")" \
+        "$(ratio "${R[$kind,$size,p99_1]:-}" "${R[nginx,$size,p99_1]:-}")" "$cpu_1" \
+        "$(ratio "$cpu_1" "${R[nginx,$size,cpu_1]:-}")" \
         "${R[$kind,$size,recorded]:--} ${R[$kind,$size,errors]:-}"
     done
   done
@@ -357,28 +378,33 @@ http_table() {
 # --- WebSocket ping-pong -----------------------------------------------------------------------
 
 ws_bench() {
-  local kind port before after out round n rps p50 p99 cpu pid
+  local kind port before after out round n rps p50 p99 cpu pid wait_before wait_after
   for round in $(seq "$ROUNDS"); do
     for kind in $(round_order "$round"); do
       port=$PROXY_PORT
       if [ "$kind" = direct ]; then port=$WS_BACKEND_PORT; else start_proxy "$kind" "$WS_BACKEND_PORT"; fi
       say "bench: WebSocket ping-pong through $kind (round $round of $ROUNDS)"
       pid=${PROXY_PID:-}
-      before=0
-      if [ -n "$pid" ]; then before=$(cpu_ticks "$pid"); fi
+      before=0 wait_before=0
+      if [ -n "$pid" ]; then
+        before=$(cpu_ticks "$pid")
+        wait_before=$(sched_wait_ms "$pid")
+      fi
       out=$(timeout $((DURATION + 30)) taskset -c "$LOAD_CPUS" "$BUILD/bin/ws_pingpong" client \
         127.0.0.1 "$port" --connections "$WS_CONNECTIONS" --seconds "$DURATION" 2>&1) ||
         say "bench: $kind: $out"
-      after=0
-      if [ -n "$pid" ]; then after=$(cpu_ticks "$pid"); fi
+      after=0 wait_after=0
+      if [ -n "$pid" ]; then
+        after=$(cpu_ticks "$pid")
+        wait_after=$(sched_wait_ms "$pid")
+      fi
       n=$(sed -n 's/.*round_trips=\([0-9]*\).*/\1/p' <<<"$out")
       rps=$(sed -n 's/.*per_second=\([0-9]*\).*/\1/p' <<<"$out")
       p50=$(sed -n 's/.*rtt_p50_us=\([0-9]*\).*/\1/p' <<<"$out")
       p99=$(sed -n 's/.*rtt_p99_us=\([0-9]*\).*/\1/p' <<<"$out")
       cpu=-
       if [ "$kind" != direct ]; then
-        cpu=$(awk -v t=$((after - before)) -v n="${n:-0}" -v hz="$TICKS" \
-          'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "?" }')
+        cpu=$(per_request $((after - before)) "${n:-0}")
         stop_proxy "$kind"
       fi
       better "$kind" ws "$cpu" "${rps:-0}" || continue
@@ -386,6 +412,8 @@ ws_bench() {
       R[$kind,ws,p50]=${p50:--}
       R[$kind,ws,p99]=${p99:--}
       R[$kind,ws,cpu]=$cpu
+      R[$kind,ws,wait]=$(awk -v w=$((wait_after - wait_before)) -v d="$DURATION" \
+        'BEGIN { printf "%.0f", w / 10 / d }')
       if [ "$kind" != direct ]; then R[$kind,ws,recorded]=$(recorded "$kind"); fi
     done
   done
@@ -394,12 +422,14 @@ ws_table() {
   local kind
   echo
   echo "WebSocket ping-pong relay: $WS_CONNECTIONS connections, ${DURATION}s, best of $ROUNDS rounds, 42[\"ping\",{\"n\":N}] echoed (Engine.IO v4 over /socket.io/)"
-  printf '%-12s %9s %6s %8s %8s %10s %6s  %s\n' target rt/s x p50us p99us CPUus/rt x recorded
+  printf '%-12s %9s %6s %8s %8s %10s %6s %6s  %s\n' target rt/s x p50us p99us CPUus/rt x wait% recorded
   for kind in direct nginx mitmdump workalready; do
-    printf '%-12s %9s %6s %8s %8s %10s %6s  %s\n' $kind "${R[$kind,ws,rps]:--}" \
+    local cpu=${R[$kind,ws,cpu]:--} wait=${R[$kind,ws,wait]:--}
+    if [ "$kind" = direct ]; then cpu=-; wait=-; fi
+    printf '%-12s %9s %6s %8s %8s %10s %6s %6s  %s\n' "$kind" "${R[$kind,ws,rps]:--}" \
       "$(ratio "${R[$kind,ws,rps]:-}" "${R[nginx,ws,rps]:-}")" "${R[$kind,ws,p50]:--}" \
-      "${R[$kind,ws,p99]:--}" "${R[$kind,ws,cpu]:--}" \
-      "$(ratio "${R[$kind,ws,cpu]:-}" "${R[nginx,ws,cpu]:-}")" "${R[$kind,ws,recorded]:--}"
+      "${R[$kind,ws,p99]:--}" "$cpu" "$(ratio "$cpu" "${R[nginx,ws,cpu]:-}")" "$wait" \
+      "${R[$kind,ws,recorded]:--}"
   done
 }
 
