@@ -69,7 +69,7 @@ class MatchNormaliser {
   }
 
   const MatchContext& ctx_;
-  std::string_view scope_;
+  std::string scope_;              // owned: callers pass temporaries
   std::deque<std::string> store_;  // the texts the replacements point into
   std::vector<Replacement> recorded_, live_;
   bool masking_ = false;

@@ -97,28 +97,46 @@ std::optional<std::string> scalar_text(const Json* value) {
   return std::nullopt;
 }
 
-bool bounded_search(const std::regex& re, std::string_view text) {
-  if (text.size() > kMaxRegexLine) return false;
-  try {
-    return std::regex_search(text.begin(), text.end(), re);
-  } catch (const std::regex_error&) {
-    return false;
+// Calls f(segment, offset) for the pieces of text std::regex is given, in order, until f returns
+// true: each line (the '\n' between lines belongs to no piece), and a line longer than
+// kMaxRegexSegment cut after the last '>', ',', ';' or '}' in its first kMaxRegexSegment bytes
+// (else after a space or quote; else hard), so that tags, members and tokens mostly stay whole.
+template <class F>
+void each_segment(std::string_view text, F&& f) {
+  size_t start = 0;
+  while (true) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    size_t at = start;
+    do {
+      size_t len = end - at;
+      if (len > kMaxRegexSegment) {
+        std::string_view window = text.substr(at, kMaxRegexSegment);
+        size_t cut = window.find_last_of(">,;}");
+        if (cut == std::string_view::npos || cut < kMaxRegexSegment / 2)
+          cut = window.find_last_of(" \t\"'&");
+        len = cut == std::string_view::npos || cut < kMaxRegexSegment / 4 ? kMaxRegexSegment
+                                                                          : cut + 1;
+      }
+      if (f(text.substr(at, len), at)) return;
+      at += len;
+    } while (at < end);
+    if (end == text.size()) return;
+    start = end + 1;
   }
 }
 
-// Calls f(line) for each line (without its "\n" or "\r\n") that is short enough for std::regex;
-// stops when f returns true.
-template <class F>
-void each_line(std::string_view text, F&& f) {
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.size() <= kMaxRegexLine && f(line)) return;
-    start = end + 1;
-  }
+bool bounded_search(const std::regex& re, std::string_view text) {
+  bool found = false;
+  each_segment(text, [&](std::string_view segment, size_t) {
+    try {
+      found = std::regex_search(segment.begin(), segment.end(), re);
+    } catch (const std::regex_error&) {
+      found = false;
+    }
+    return found;
+  });
+  return found;
 }
 
 Result<ExtractRule> parse_extract(const Checker& c, const Json& item, const std::string& path) {
@@ -392,10 +410,11 @@ bool scope_covers(std::string_view rule_scope, std::string_view scope) {
 
 std::optional<std::string> regex_first(const std::regex& re, std::string_view text) {
   std::optional<std::string> found;
-  each_line(text, [&](std::string_view line) {
+  each_segment(text, [&](std::string_view segment, size_t) {
+    if (!segment.empty() && segment.back() == '\r') segment.remove_suffix(1);
     try {
       std::match_results<std::string_view::const_iterator> m;
-      if (!std::regex_search(line.begin(), line.end(), m, re)) return false;
+      if (!std::regex_search(segment.begin(), segment.end(), m, re)) return false;
       found = m.size() > 1 && m[1].matched ? m[1].str() : m[0].str();
       return true;
     } catch (const std::regex_error&) {
@@ -408,35 +427,29 @@ std::optional<std::string> regex_first(const std::regex& re, std::string_view te
 std::string regex_mask(const std::regex& re, std::string_view text, std::string_view with) {
   std::string out;
   out.reserve(text.size());
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find('\n', start);
-    bool last = end == std::string_view::npos;
-    if (last) end = text.size();
-    std::string_view line = text.substr(start, end - start);
+  size_t copied = 0;  // text before this offset is in `out`
+  each_segment(text, [&](std::string_view segment, size_t offset) {
+    out.append(text.substr(copied, offset - copied));
+    copied = offset + segment.size();
     std::string masked;
-    bool ok = line.size() <= kMaxRegexLine;
-    if (ok) {
-      try {
-        using It = std::regex_iterator<std::string_view::const_iterator>;
-        size_t done = 0;
-        for (It it(line.begin(), line.end(), re), stop; it != stop; ++it) {
-          size_t pos = size_t(it->position(0)), len = size_t(it->length(0));
-          if (len == 0) continue;
-          masked.append(line.substr(done, pos - done));
-          masked.append(with);
-          done = pos + len;
-        }
-        masked.append(line.substr(done));
-      } catch (const std::regex_error&) {
-        ok = false;
+    try {
+      using It = std::regex_iterator<std::string_view::const_iterator>;
+      size_t done = 0;
+      for (It it(segment.begin(), segment.end(), re), stop; it != stop; ++it) {
+        size_t pos = size_t(it->position(0)), len = size_t(it->length(0));
+        if (len == 0) continue;
+        masked.append(segment.substr(done, pos - done));
+        masked.append(with);
+        done = pos + len;
       }
+      masked.append(segment.substr(done));
+    } catch (const std::regex_error&) {
+      masked = segment;
     }
-    out.append(ok ? std::string_view(masked) : line);
-    if (last) break;
-    out += '\n';
-    start = end + 1;
-  }
+    out.append(masked);
+    return false;
+  });
+  out.append(text.substr(copied));
   return out;
 }
 

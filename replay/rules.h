@@ -26,7 +26,8 @@
 //   }
 //
 // extract: each rule names a value and where the server issues it. "from" is one of
-//   body    a regex over the response body (decoded text, one line at a time);
+//   body    a regex over the response body (decoded text, one line at a time; see
+//           kMaxRegexSegment);
 //   header  a response header, optionally narrowed by a regex over its value;
 //   json    an RFC 6901 pointer into a JSON response body (the value must be a string or a
 //           number);
@@ -133,9 +134,11 @@ std::optional<std::string> extract_value(const ExtractRule& rule, const store::E
 // The value an event rule extracts from a server event.
 std::optional<std::string> extract_value(const ExtractRule& rule, const SocketEvent& event);
 
-// Runs a regex over text one line at a time (lines over kMaxRegexLine bytes are skipped):
-// libstdc++'s matcher recurses per character and would exhaust the stack on long input.
-inline constexpr size_t kMaxRegexLine = 16u << 10;
+// Regexes run over text one line at a time, and a long line in segments of at most
+// kMaxRegexSegment bytes cut at a '>', ',', ';' or '}' where possible (a match cannot span a
+// cut): libstdc++'s matcher recurses once per character it repeats over, and a pattern such as
+// "(a|b)*" overflows an 8 MiB stack on a 16 KiB line (4 KiB under AddressSanitizer).
+inline constexpr size_t kMaxRegexSegment = 1024;
 // The first match's first capture group, or the whole match when there is no group.
 std::optional<std::string> regex_first(const std::regex& re, std::string_view text);
 // Every match replaced by `with`.
