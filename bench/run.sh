@@ -253,6 +253,8 @@ stop_proxy() {
   *) stop_pid "$PROXY_PID" TERM ;;
   esac
   PROXY_PID=
+  # A sanitizer build (WA_BENCH_BUILD pointing at one) reports its findings here.
+  grep -E -m 5 'Sanitizer|runtime error' "$PROXY_LOG" >&2 || true
   for _ in $(seq 50); do
     if port_free "$PROXY_PORT"; then break; fi
     sleep 0.1
