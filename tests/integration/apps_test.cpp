@@ -326,9 +326,13 @@ TEST_SUITE("apps") {
   }
 
   TEST_CASE("the other apps share the variants") {
-    for (auto [kind, flavor, variant] : {std::tuple{AppKind::express_v2, "v2", "payload"},
-                                         std::tuple{AppKind::flask, "v4", "extraevent"},
-                                         std::tuple{AppKind::sio09, "v09", "status"}}) {
+    for (const auto& each : {std::tuple{AppKind::express_v2, "v2", "payload"},
+                             std::tuple{AppKind::flask, "v4", "extraevent"},
+                             std::tuple{AppKind::sio09, "v09", "status"}}) {
+      // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+      AppKind kind = std::get<0>(each);
+      const char* flavor = std::get<1>(each);
+      const char* variant = std::get<2>(each);
       CAPTURE(app_name(kind));
       App app({.kind = kind, .variant = variant});
       auto run = chat(app, {"--flavor", flavor, "--chats", "1"});
