@@ -1,0 +1,98 @@
+#include "cli/replay_setup.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "storage/noise_rules.h"
+#include "storage/reader.h"
+
+namespace wa::cli {
+
+Result<std::vector<replay::Prepared>> load_recordings(const ReplayInputs& in,
+                                                      replay::RunnerOptions& options) {
+  if (!in.rules_file.empty()) {
+    std::ifstream file(in.rules_file, std::ios::binary);
+    if (!file) return fail(Errc::setup, in.rules_file + ": cannot be read");
+    std::stringstream text;
+    text << file.rdbuf();
+    auto rules = replay::parse_rules(text.str(), in.rules_file);
+    if (!rules) return rules.error();
+    options.rules = std::move(*rules);
+  }
+  auto reader = store::CaptureReader::open(in.db);
+  if (!reader) return reader.error();
+  std::vector<store::Id> ids;
+  if (in.recordings.empty()) {
+    auto all = reader->recordings();
+    if (!all) return all.error();
+    for (const auto& r : *all)
+      ids.push_back(r.recording.id);
+    if (ids.empty()) return fail(Errc::setup, in.db + " holds no recordings");
+  } else {
+    for (const std::string& name : in.recordings) {
+      auto r = reader->find_recording(name);
+      if (!r) return r.error();
+      ids.push_back(r->id);
+    }
+  }
+  std::vector<replay::Prepared> out;
+  for (store::Id id : ids) {
+    auto data = reader->load(id);
+    if (!data) return data.error();
+    replay::RunnerOptions per = options;
+    if (in.use_stored_noise) {
+      auto stored = store::load_noise_rules(reader->database(), id);
+      if (!stored) return stored.error();
+      for (const auto& rule : *stored)
+        per.noise.push_back(replay::from_store(rule));
+    }
+    auto origins = replay::OriginMap::make(replay::main_origin_of(*data), in.target, in.maps);
+    if (!origins) return origins.error();
+    auto prepared = replay::prepare(std::move(*data), *origins, per);
+    if (!prepared) return prepared.error();
+    out.push_back(std::move(*prepared));
+  }
+  return out;
+}
+
+Result<void> write_file(const std::string& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  if (!file) return fail(Errc::setup, path + ": cannot be written");
+  file << text;
+  file.close();
+  if (!file) return fail(Errc::setup, path + ": cannot be written");
+  return {};
+}
+
+Result<void> write_reports(const replay::RunReport& report, const std::string& json,
+                           const std::string& junit, const std::string& html) {
+  if (!json.empty())
+    if (auto r = write_file(json, replay::to_json(report)); !r) return r;
+  if (!junit.empty())
+    if (auto r = write_file(junit, replay::to_junit(report)); !r) return r;
+  if (!html.empty())
+    if (auto r = write_file(html, replay::to_html(report)); !r) return r;
+  return {};
+}
+
+std::function<void(size_t, size_t)> progress_bar(const char* what) {
+  if (!isatty(STDERR_FILENO)) return {};
+  return [what](size_t done, size_t total) {
+    if (total < 2) return;
+    constexpr size_t kWidth = 30;
+    size_t filled = total ? done * kWidth / total : kWidth;
+    std::fprintf(stderr, "\r%s [%s%s] %zu/%zu", what, std::string(filled, '#').c_str(),
+                 std::string(kWidth - filled, ' ').c_str(), done, total);
+    if (done == total) std::fputc('\n', stderr);
+    std::fflush(stderr);
+  };
+}
+
+bool stdout_is_tty() {
+  return isatty(STDOUT_FILENO) != 0;
+}
+
+}  // namespace wa::cli
