@@ -1,21 +1,154 @@
+// `workalready diff`: the same recordings replayed against build A and build B, compared with
+// each other rather than with the recording. Noise is learnt the Diffy way (DESIGN.md, "Diff
+// between builds"): what differs between two runs of A (against --a2, or A twice) is noise;
+// what differs between A and B beyond it is a change in behaviour.
+#include <chrono>
+#include <cstdio>
 #include <string>
 #include <vector>
 
-#include "cli/not_built.h"
+#include "cli/command.h"
+#include "cli/replay_setup.h"
+#include "net/loop.h"
+#include "replay/runner.h"
 
 namespace wa::cli {
+namespace {
+
+struct DiffArgs {
+  ReplayInputs in{.db = "captures/workalready.sqlite"};
+  std::string a, b, a2, json, junit, html;
+  bool insecure = false;
+  uint64_t timeout_ms = 5000;
+};
+
+int64_t now_unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+struct Side {
+  std::vector<replay::Prepared> prepared;
+  replay::RunResult run;
+};
+
+Result<Side> replay_against(const DiffArgs& args, const std::string& target,
+                            const replay::RunnerOptions& base) {
+  ReplayInputs in = args.in;
+  in.target = target;
+  replay::RunnerOptions options = base;
+  auto prepared = load_recordings(in, options);
+  if (!prepared) return prepared.error();
+  Side side;
+  side.prepared = std::move(*prepared);
+  net::Loop loop;
+  side.run = replay::run(loop, side.prepared, options);
+  for (const auto& s : side.run.report.sessions)
+    if (!s.errors.empty()) return fail(Errc::setup, target + ": " + s.errors.front());
+  (void)loop.close();
+  return side;
+}
+
+int run_diff(DiffArgs& args) {
+  replay::RunnerOptions options;
+  options.timeout_ms = args.timeout_ms;
+  options.http.insecure = args.insecure;
+  int64_t started = now_unix_ms();
+  auto t0 = std::chrono::steady_clock::now();
+
+  auto a = replay_against(args, args.a, options);
+  if (!a) return usage_error(a.error().why);
+  auto a2 = replay_against(args, args.a2.empty() ? args.a : args.a2, options);
+  if (!a2) return usage_error(a2.error().why);
+  auto b = replay_against(args, args.b, options);
+  if (!b) return usage_error(b.error().why);
+
+  replay::RunReport report;
+  report.command = "diff";
+  report.target = "A=" + args.a + " B=" + args.b + (args.a2.empty() ? "" : " A2=" + args.a2);
+  report.db = args.in.db;
+  report.started_unix_ms = started;
+  std::vector<replay::Difference> all;
+  for (size_t r = 0; r < a->prepared.size(); ++r) {
+    const replay::Prepared& p = a->prepared[r];
+    // Noise: A against A2, plus the rules the recording already has.
+    std::vector<replay::NoiseRule> rules =
+        replay::calibration_rules(replay::compare_runs(p, a->run.live[r], a2->run.live[r]));
+    rules.insert(rules.begin(), p.noise.rules().begin(), p.noise.rules().end());
+    auto noise = replay::NoiseSet::make(std::move(rules));
+    if (!noise) return usage_error(noise.error().why);
+    replay::SessionResult s;
+    s.recording = p.name;
+    s.recording_id = p.id;
+    s.clients = b->run.report.sessions[r].clients;
+    s.skipped = b->run.report.sessions[r].skipped;
+    s.warnings = b->run.report.sessions[r].warnings;
+    s.exchanges = b->run.report.sessions[r].exchanges;
+    s.events_expected = a->run.report.sessions[r].events_expected;
+    s.timeline = b->run.report.sessions[r].timeline;
+    // A's absolute URLs (a Location) name A's origins: B's answer names B's.
+    auto from = p.origins.entries();
+    auto to = b->prepared[r].origins.entries();
+    auto a_to_b = [&](std::string_view url) {
+      for (size_t k = 0; k < from.size() && k < to.size(); ++k)
+        if (url.substr(0, from[k].second.size()) == from[k].second)
+          return to[k].second + std::string(url.substr(from[k].second.size()));
+      return std::string(url);
+    };
+    s.differences = replay::compare_runs(p, a->run.live[r], b->run.live[r], &*noise, a_to_b);
+    s.duration_us = b->run.report.sessions[r].duration_us;
+    s.events_matched = s.events_expected;
+    for (const auto& d : s.differences)
+      if (!d.noise && (d.kind == replay::DiffKind::missing || d.kind == replay::DiffKind::json) &&
+          s.events_matched > 0 && d.where.rfind("event", 0) == 0)
+        --s.events_matched;
+    all.insert(all.end(), s.differences.begin(), s.differences.end());
+    report.sessions.push_back(std::move(s));
+  }
+  report.duration_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::fputs(replay::format_console(report, stdout_is_tty()).c_str(), stdout);
+  std::vector<replay::ChangeGroup> groups = replay::group_changes(all);
+  if (!groups.empty()) {
+    std::printf("\nchanges by endpoint and event:\n");
+    for (const auto& g : groups)
+      std::printf("  %5zu  %s  (e.g. %s: %s -> %s)\n", g.count, g.scope.c_str(),
+                  g.example.path.empty() ? "(whole)" : g.example.path.c_str(),
+                  g.example.expected.c_str(), g.example.actual.c_str());
+  }
+  std::fflush(stdout);
+  if (auto r = write_reports(report, args.json, args.junit, args.html); !r)
+    return usage_error(r.error().why);
+  return report.exit_code();
+}
+
+}  // namespace
 
 void add_diff(CLI::App& app) {
-  auto* sub = app.add_subcommand("diff", "Replay against two builds and report differences");
-  static std::string db = "captures/workalready.sqlite", a, b, a2, html;
-  static std::vector<std::string> recordings;
-  sub->add_option("--db", db, "Capture file")->capture_default_str();
-  sub->add_option("RECORDING", recordings, "Recording ids or names (default: all)");
-  sub->add_option("--a", a, "URL of build A")->required();
-  sub->add_option("--b", b, "URL of build B")->required();
-  sub->add_option("--a2", a2, "A second instance of A, to learn noise from");
-  sub->add_option("--report-html", html, "Write a self-contained HTML report");
-  set_action(sub, not_built("diff"));
+  auto* sub = app.add_subcommand(
+      "diff",
+      "Replay the same recordings against build A and build B and report where their behaviour "
+      "differs; noise is what differs between two runs of A");
+  static DiffArgs args;
+  sub->add_option("--db", args.in.db, "Capture file")->capture_default_str();
+  sub->add_option("RECORDING", args.in.recordings, "Recording ids or names (default: all)");
+  sub->add_option("--a", args.a, "URL of build A (the recording's main origin maps to it)")
+      ->required();
+  sub->add_option("--b", args.b, "URL of build B")->required();
+  sub->add_option("--a2", args.a2,
+                  "A second instance of A, to learn noise from (default: A replayed twice)");
+  sub->add_option("--map", args.in.maps, "ORIGIN=URL for another recorded origin (repeatable)");
+  sub->add_option("--rules", args.in.rules_file, "Rules file (JSON), as for replay");
+  sub->add_option("--timeout", args.timeout_ms,
+                  "Milliseconds to wait for an expected response or event")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{3'600'000}));
+  sub->add_flag("--insecure", args.insecure, "Do not verify the targets' TLS certificates");
+  sub->add_option("--report-json", args.json, "Write a JSON report");
+  sub->add_option("--report-junit", args.junit, "Write a JUnit XML report");
+  sub->add_option("--report-html", args.html, "Write a self-contained HTML report");
+  set_action(sub, [] { return run_diff(args); });
 }
 
 }  // namespace wa::cli

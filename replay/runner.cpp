@@ -932,7 +932,8 @@ RunResult run(net::Loop& loop, const std::vector<Prepared>& recordings,
 // ---- Comparing two runs ---------------------------------------------------------------------
 
 std::vector<Difference> compare_runs(const Prepared& recording, const LiveOutputs& a,
-                                     const LiveOutputs& b, const NoiseSet* noise) {
+                                     const LiveOutputs& b, const NoiseSet* noise,
+                                     const std::function<std::string(std::string_view)>& map_url) {
   const Script& s = *recording.script;
   // Values that differ per run: A's live value stands for B's.
   std::vector<ValuePair> pairs;
@@ -956,7 +957,9 @@ std::vector<Difference> compare_runs(const Prepared& recording, const LiveOutput
       out.push_back(std::move(d));
       continue;
     }
-    for (Difference& d : compare_response(*ra, *rb, ctx))
+    HttpMatchOptions mo;
+    mo.map_url = map_url;
+    for (Difference& d : compare_response(*ra, *rb, ctx, mo))
       out.push_back(std::move(d));
   }
   for (size_t i = 0; i < s.sessions.size(); ++i) {

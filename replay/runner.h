@@ -127,7 +127,10 @@ RunResult run(net::Loop& loop, const std::vector<Prepared>& recordings,
 // The differences between two live runs of the same copy of a recording: `a` plays the
 // recording's part (expected), `b` the live part. Used by --calibrate (two runs against one
 // target: what differs is noise) and by diff (A against B).
-std::vector<Difference> compare_runs(const Prepared& recording, const LiveOutputs& a,
-                                     const LiveOutputs& b, const NoiseSet* noise = nullptr);
+// `map_url` maps a URL of run A (a Location) to run B's origins, when they differ.
+std::vector<Difference> compare_runs(
+    const Prepared& recording, const LiveOutputs& a, const LiveOutputs& b,
+    const NoiseSet* noise = nullptr,
+    const std::function<std::string(std::string_view)>& map_url = {});
 
 }  // namespace wa::replay
