@@ -86,7 +86,6 @@ int run_replay(ReplayArgs& args) {
       for (const std::string& w : p.script->warnings)
         std::printf("  warning: %s\n", w.c_str());
       std::string values = replay::explain(*p.correlations);
-      std::printf("  %zu correlated values%s\n", p.correlations->size(), values.empty() ? "" : ":");
       std::fputs(values.c_str(), stdout);
       for (const auto& rule : p.noise.rules())
         std::printf("  noise: %s %s (scope %s)\n", store::to_string(rule.kind),

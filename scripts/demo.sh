@@ -2,7 +2,10 @@
 # Sets everything up, builds workalready, and runs the demo: the Express + Socket.IO 4 test app
 # is started, `workalready record` runs in front of it as a reverse proxy, a scripted user logs
 # in and chats through the proxy with the real Socket.IO client, and the recording is listed
-# and shown. Everything started here is stopped on exit.
+# and shown. The app is then stopped and started afresh (new session cookie, new Engine.IO sid)
+# and the recording replayed against it: it passes. Last, a changed build of the app (its
+# welcome event carries one more field) is replayed: the replay fails, showing the difference.
+# Everything started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -56,6 +59,7 @@ node tests/apps/clients/chat_client.js --url "http://$proxy" --user alice --chat
 
 kill -INT "$record_pid"
 wait "$record_pid" || true
+kill "${pids[0]}" 2>/dev/null || true
 cat "$work/record.log"
 
 echo
@@ -64,5 +68,28 @@ echo "== workalready ls --db $db"
 echo
 echo "== workalready show --db $db demo"
 "$exe" show --db "$db" demo
+
+# start_app LOG [ARGS...]: a fresh app process; prints its port.
+start_app() {
+  local log=$1
+  shift
+  node tests/apps/express_v4/app.js --port 0 "$@" >"$log" 2>&1 &
+  pids+=($!)
+  wait_for "$log" '^LISTENING'
+  awk '/^LISTENING/ {print $2; exit}' "$log"
+}
+
+echo
+fresh=$(start_app "$work/fresh.log")
+echo "== replaying against a fresh app process: workalready replay --db $db --target http://127.0.0.1:$fresh --explain"
+"$exe" replay --db "$db" --target "http://127.0.0.1:$fresh" --explain
+
+echo
+changed=$(start_app "$work/changed.log" --variant payload)
+echo "== replaying against a changed build (its welcome event has a new field); this one fails:"
+status=0
+"$exe" replay --db "$db" --target "http://127.0.0.1:$changed" || status=$?
+echo "(exit code $status: 1 means a mismatch was found)"
+[[ $status == 1 ]]
 echo
 echo "The capture is a SQLite file; try: sqlite3 $db 'select * from socketio_events'"
