@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks of the recording proxy and the capture writer against their anchors (direct, nginx
-# proxy_pass, mitmdump -w), measured in one run so that the ratios mean something on a busy
+# proxy_pass, mitmdump -w), and of the replayer against a Node socket.io-client script
+# (bench/replay_cpu.sh), measured in one run so that the ratios mean something on a busy
 # machine. See bench/README.md for what each table says.
 #
-#   bench/run.sh [all|http|ws|memory|writer]...
+#   bench/run.sh [all|http|ws|memory|writer|replay]...
 #
 # Environment (all optional):
 #   WA_BENCH_BUILD        build folder (default <repo>/build-bench, Release)
@@ -517,6 +518,14 @@ say "bench: machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg
 if wants http; then http_bench; fi
 if wants ws; then ws_bench; fi
 if wants memory; then memory_bench; fi
+if wants replay; then
+  # Its own script, which starts its own apps and prints its own header (load average then).
+  echo >"$WORK/replay.txt"
+  WA_BENCH_BUILD=$BUILD WA_BENCH_SKIP_BUILD=1 WA_BENCH_ROUNDS=$ROUNDS \
+    WA_BENCH_LOAD_CPUS=$LOAD_CPUS WA_BENCH_PROXY_CPUS=$PROXY_CPUS \
+    "$REPO/bench/replay_cpu.sh" >>"$WORK/replay.txt" ||
+    echo "replay: the benchmark failed (exit $?)" >>"$WORK/replay.txt"
+fi
 
 echo "Work Already benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "versions: $(nginx -v 2>&1 | sed 's/.*: //'), mitmdump $(mitmdump --version 2>/dev/null | sed -n 's/^Mitmproxy: //p'), workalready $("$WA" --version 2>/dev/null || echo '?')"
@@ -532,3 +541,4 @@ if wants writer; then
   echo "Capture writer (bench/storage_writer_bench.cpp), into $WORK"
   "$BUILD/bin/storage_writer_bench" "$WORK" || true
 fi
+if wants replay; then cat "$WORK/replay.txt"; fi
