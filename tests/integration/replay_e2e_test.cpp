@@ -170,13 +170,14 @@ std::string show(const CommandRun& run) {
          run.err;
 }
 
-// Exit 2 with exactly one line on stderr, `workalready: …`.
-void check_setup_error(const CommandRun& run) {
+// Exit 2 with exactly one line on stderr, `workalready: …`, naming `what`.
+void check_setup_error(const CommandRun& run, const std::string& what) {
   INFO(show(run));
   CHECK(run.exit_code == 2);
   auto lines = lines_of(run.err);
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].rfind("workalready: ", 0) == 0);
+  CHECK(contains(lines[0], what));
 }
 
 App fresh_app(const Stack& stack, const std::string& variant = "none") {
@@ -203,9 +204,11 @@ void replays_clean(const Stack& stack) {
 void notices_payload(const Stack& stack) {
   const Recorded& r = recorded(stack);
   App app = fresh_app(stack, "payload");
-  std::string json_file = r.dir->file("payload.json"), junit_file = r.dir->file("payload.xml");
-  CommandRun run =
-      replay(r.db, app.origin(), {"--report-json", json_file, "--report-junit", junit_file});
+  std::string json_file = r.dir->file("payload.json"), junit_file = r.dir->file("payload.xml"),
+              html_file = r.dir->file("payload.html");
+  CommandRun run = replay(
+      r.db, app.origin(),
+      {"--report-json", json_file, "--report-junit", junit_file, "--report-html", html_file});
   INFO(show(run));
   CHECK(run.exit_code == 1);
   Summary s = summary_of(run);
@@ -247,6 +250,10 @@ void notices_payload(const Stack& stack) {
   CHECK(count_lines(junit, "<testcase") == 1);
   CHECK(contains(junit, "<failure"));
   CHECK(contains(junit, "/0/role"));
+
+  std::string html = read_text(html_file);
+  CHECK(contains(html, "<html"));
+  CHECK(contains(html, "/0/role"));
 }
 
 // noevent: no welcome. The replayer must say which event never came (and not hang on it: the
@@ -418,19 +425,21 @@ TEST_CASE("replay e2e: setup errors exit 2 with one line") {
   const Recorded& r = recorded(kExpressCookie);
   SUBCASE("an unreachable target") {
     // free_port: nobody listens there (it was free a moment ago and nothing here binds it).
-    check_setup_error(replay(r.db, "http://127.0.0.1:" + std::to_string(free_port())));
+    std::string address = "127.0.0.1:" + std::to_string(free_port());
+    check_setup_error(replay(r.db, "http://" + address), address);
   }
   SUBCASE("an unknown recording") {
     App app = fresh_app(kExpressCookie);
-    check_setup_error(replay(r.db, app.origin(), {"no-such-recording"}));
+    check_setup_error(replay(r.db, app.origin(), {"no-such-recording"}), "no-such-recording");
+  }
+  SUBCASE("a capture file that does not exist") {
+    App app = fresh_app(kExpressCookie);
+    std::string missing = r.dir->file("missing.sqlite");
+    check_setup_error(replay(missing, app.origin()), missing);
+    CHECK_FALSE(std::filesystem::exists(missing));
   }
 }
 
-// Copies at once, each with its own jar and identifiers. The apps number chat messages with one
-// counter per process and return the number in the chat's ack, so copies that share a server
-// cannot all get the recorded ids 1 and 2: calibration (against the same server twice, where
-// the second run gets 3 and 4) learns the ack's id as noise first, as a user would before a
-// load run. The calibration goes into a copy of the shared capture file.
 TEST_CASE("replay e2e: calibrated, then copies at once; latency per endpoint and event") {
   const Recorded& r = recorded(kExpressCookie);
   std::string db = r.dir->file("load.sqlite");
