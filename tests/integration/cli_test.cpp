@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <initializer_list>
 #include <cstdio>
 #include <string>
 
@@ -66,5 +67,29 @@ TEST_CASE("bad usage is one line on stderr and exit code 2") {
     CHECK(r.code == 2);
     CHECK(lines(r.err) == 1);
     CHECK(r.err.rfind("workalready: ", 0) == 0);
+  }
+}
+
+TEST_CASE("replay and diff refuse bad input with one line and exit code 2") {
+  const std::string missing = std::string(WA_BINARY_DIR) + "/no-such-capture.sqlite";
+  struct Case {
+    std::string args;
+    std::string says;
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {"replay --db '" + missing + "' --target http://127.0.0.1:1", "no-such-capture"},
+           {"replay --db '" + missing + "' --target http://127.0.0.1:1 --pace slow", "--pace"},
+           {"replay --db '" + missing + "' --target http://127.0.0.1:1 --rules /nonexistent.json",
+            "/nonexistent.json"},
+           {"diff --db '" + missing + "' --a http://127.0.0.1:1 --b http://127.0.0.1:2",
+            "no-such-capture"},
+           {"diff --a http://127.0.0.1:1", "--b"},
+       }) {
+    CAPTURE(c.args);
+    Run r = run(c.args);
+    CHECK(r.code == 2);
+    CHECK(lines(r.err) == 1);
+    CHECK(r.err.rfind("workalready: ", 0) == 0);
+    CHECK(r.err.find(c.says) != std::string::npos);
   }
 }
