@@ -155,7 +155,7 @@ TEST_CASE("Relay: a fast upstream and a slow client: the relay's queue stays bou
                               << static_cast<long long>(rss_bytes() - rss_before));
   CHECK(max_queued > 0);  // the client was slow enough for the relay to queue, and pause
   CHECK(max_queued <= options.high_water + Loop::kReadBufferSize);
-#if !defined(__SANITIZE_ADDRESS__)
+#if !WA_TEST_ASAN
   CHECK(rss_bytes() < rss_before + (32u << 20));
 #endif
   client.shutdown();

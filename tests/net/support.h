@@ -9,6 +9,19 @@
 #include "net/loop.h"
 #include "net/timer.h"
 
+// Whether AddressSanitizer is on: GCC says so with __SANITIZE_ADDRESS__, clang with
+// __has_feature. Its allocator quarantines freed memory, so RSS checks mean nothing under it.
+#if defined(__SANITIZE_ADDRESS__)
+#define WA_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WA_TEST_ASAN 1
+#endif
+#endif
+#ifndef WA_TEST_ASAN
+#define WA_TEST_ASAN 0
+#endif
+
 namespace wa::net::testing {
 
 // Runs the loop until `done()` is true or `timeout_ms` pass; returns done().

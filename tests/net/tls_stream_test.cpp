@@ -434,7 +434,7 @@ TEST_CASE("TLS: a large transfer keeps the writer's queue bounded and arrives in
 }
 
 TEST_CASE("TLS: a burst leaves no burst-sized buffer behind on an idle connection") {
-#if defined(__SANITIZE_ADDRESS__)
+#if WA_TEST_ASAN
   MESSAGE("skipped: the sanitizer's allocator does not report through mallinfo2");
 #else
   Loop loop;
