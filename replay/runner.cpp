@@ -757,6 +757,8 @@ class CopyRun {
     }
     for (Difference& d : socket_diffs_)
       result_.differences.push_back(std::move(d));
+    // Unreachable: what did not come is the consequence, not a finding.
+    if (!result_.errors.empty()) result_.differences.clear();
     build_timeline();
     for (size_t c = 0; c < p_.correlations->size(); ++c) {
       const std::string* v = values_.live(c);
