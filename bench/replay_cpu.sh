@@ -214,7 +214,7 @@ measure_anchor() { # ROUND
   json=$(grep -m1 '"type":"result"' "$WORK/anchor.out" || true)
   if [ "$rc" != 0 ] || [ -z "$json" ]; then
     say "replay bench: the anchor failed (exit $rc): $(cat "$WORK/anchor.out" "$WORK/anchor.out.err" | tail -3)"
-    R[node,status]="FAILED (exit $rc)"
+    [ -n "${R[node,cpu]:-}" ] || R[node,status]="FAILED (exit $rc)"
     return 0
   fi
   completed=$(json_field "$json" sessions)
