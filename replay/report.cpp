@@ -453,7 +453,8 @@ std::string format_console(const RunReport& report, bool colour, size_t max_diff
     diff_block(out, format_differences(shown, budget), ansi);
     budget -= std::min(budget, failures);
   }
-  if (hidden > 0)
+  // With nothing shown at all (max_differences 0), the last line's count says enough.
+  if (hidden > 0 && heading)
     out += "… and " + plural(hidden, "more difference", "more differences") + " in " +
            plural(hidden_sessions, "other session") + "\n";
 

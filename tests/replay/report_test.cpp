@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -255,6 +256,12 @@ TEST_CASE("report: console shows the first differences across sessions, then how
   lines = lines_of(text);
   CHECK(!has_line(lines, "other"));
   CHECK(has_line(lines, "… and 6 more differences in 2 other sessions"));
+
+  // None at all: the session lines and the last line only.
+  text = format_console(r, false, 0);
+  CHECK(text.find("GET /") == std::string::npos);
+  CHECK(text.find("more") == std::string::npos);
+  CHECK(lines_of(text).back() == "replay: 3 sessions, 0 passed, 3 failed (8 differences) in 1.2 s");
 }
 
 TEST_CASE("report: console lists the first skipped and warnings, then and N more") {
@@ -477,4 +484,44 @@ TEST_CASE("report: changes grouped by scope, largest first, ties by name") {
   CHECK(groups[2].scope == "GET /a");
   CHECK(groups[2].count == 1);
   CHECK(group_changes({}).empty());
+}
+
+TEST_CASE("report: every byte value in every text field keeps each format well-formed") {
+  std::string bytes;
+  for (int b = 0; b < 256; ++b)
+    bytes += char(b);
+  bytes += "\xEF\xBF\xBE\xED\xA0\x80\xF4\x90\x80\x80\xC0\xAF\xE2\x82";  // U+FFFE, surrogate,
+                                                                        // >U+10FFFF, overlong, cut
+  SessionResult s = session(bytes, 1);
+  s.clients = {bytes};
+  s.differences = {diff(bytes, bytes, bytes, bytes),
+                   diff(bytes, bytes, bytes, bytes, DiffKind::body, true)};
+  s.errors = {bytes};
+  s.skipped = {bytes};
+  s.warnings = {bytes};
+  Outcome o;
+  o.where = o.expected = o.actual = bytes;
+  o.client = 7;
+  s.timeline = {o};
+  RunReport r = report_of({s, failed_session()});
+  r.command = "diff";
+  r.target = r.db = bytes;
+  r.latencies = latency_stats({{bytes, {1}}});
+  r.concurrency = 2;
+
+  std::string xml = to_junit(r);
+  CHECK(balanced(xml));
+  CHECK(xml_chars(xml));
+  CHECK(xml.find("\xEF\xBF\xBE") == std::string::npos);
+  std::string html = to_html(r);
+  CHECK(balanced(html));
+  CHECK(text::is_valid_utf8(html));
+  CHECK(html.find("<td>client 8</td>") != std::string::npos);
+  std::string json = to_json(r);
+  CHECK(nlohmann::json::parse(json)["sessions"][0]["recording"].get<std::string>().size() > 200);
+  std::string console = format_console(r, false);
+  CHECK(text::is_valid_utf8(console));
+  CHECK(std::count_if(console.begin(), console.end(), [](char c) {
+          return static_cast<unsigned char>(c) < 0x20 && c != '\n';
+        }) == 0);
 }
