@@ -12,32 +12,38 @@
 
 namespace wa::replay {
 
+std::shared_ptr<const SpelledValues> spell_values(std::span<const ValuePair> values) {
+  auto out = std::make_shared<SpelledValues>();
+  for (const ValuePair& pair : values) {
+    if (pair.recorded == pair.live || pair.recorded.empty() || pair.live.empty()) continue;
+    const std::string& label =
+        out->texts.emplace_back("⟨value " + std::to_string(pair.correlation + 1) + "⟩");
+    for (auto& s : spellings(pair.recorded))
+      out->recorded.push_back({out->texts.emplace_back(std::move(s.text)), label});
+    for (auto& s : spellings(pair.live))
+      out->live.push_back({out->texts.emplace_back(std::move(s.text)), label});
+  }
+  return out;
+}
+
 // Correlated values as placeholders, regex noise masked: what both sides look like before they
 // are compared. Internal to this file (EventMatcher names it in its header).
 class MatchNormaliser {
  public:
-  MatchNormaliser(const MatchContext& ctx, std::string_view scope) : ctx_(ctx), scope_(scope) {
-    for (const ValuePair& pair : ctx.values) {
-      if (pair.recorded == pair.live || pair.recorded.empty() || pair.live.empty()) continue;
-      const std::string& label =
-          store_.emplace_back("⟨value " + std::to_string(pair.correlation + 1) + "⟩");
-      for (auto& s : spellings(pair.recorded))
-        recorded_.push_back({store_.emplace_back(std::move(s.text)), label});
-      for (auto& s : spellings(pair.live))
-        live_.push_back({store_.emplace_back(std::move(s.text)), label});
-    }
+  MatchNormaliser(const MatchContext& ctx, std::string_view scope)
+      : ctx_(ctx), scope_(scope), spelled_(ctx.spelled ? ctx.spelled : spell_values(ctx.values)) {
     masking_ = ctx.noise && ctx.noise->masks(scope);
   }
 
   std::string text(std::string_view t, bool live_side) const {
-    const auto& replacements = live_side ? live_ : recorded_;
+    const auto& replacements = live_side ? spelled_->live : spelled_->recorded;
     std::string out = replacements.empty() ? std::string(t) : replace_whole(t, replacements);
     if (masking_) out = ctx_.noise->mask(scope_, out);
     return out;
   }
 
   // Whether normalising can change anything at all.
-  bool active() const { return !recorded_.empty() || masking_; }
+  bool active() const { return !spelled_->recorded.empty() || masking_; }
 
   Json json(const Json& v, bool live_side) const {
     Json out = v;
@@ -69,9 +75,8 @@ class MatchNormaliser {
   }
 
   const MatchContext& ctx_;
-  std::string scope_;              // owned: callers pass temporaries
-  std::deque<std::string> store_;  // the texts the replacements point into
-  std::vector<Replacement> recorded_, live_;
+  std::string scope_;  // owned: callers pass temporaries
+  std::shared_ptr<const SpelledValues> spelled_;
   bool masking_ = false;
 };
 

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <regex>
@@ -101,11 +102,23 @@ class NoiseSet {
   std::vector<std::shared_ptr<const std::regex>> regexes_;  // by rule; null for non-regex
 };
 
+// The placeholders of a set of value pairs: every spelling (replay/spelling.h) of each
+// recorded and live value, to be replaced by "⟨value N⟩". Computing them costs more than most
+// comparisons, so a caller that compares many things against the same values computes them once
+// (spell_values) and passes them in MatchContext::spelled.
+struct SpelledValues {
+  std::deque<std::string> texts;  // what the replacements point into
+  std::vector<Replacement> recorded, live;
+};
+std::shared_ptr<const SpelledValues> spell_values(std::span<const ValuePair> values);
+
 // What normalisation needs: the correlated values known so far (LiveValues::pairs()), which
-// become placeholders "⟨value N⟩" on both sides, and the noise rules.
+// become placeholders "⟨value N⟩" on both sides, and the noise rules. `spelled`, when set, must
+// be spell_values(values).
 struct MatchContext {
   std::span<const ValuePair> values;
   const NoiseSet* noise = nullptr;
+  std::shared_ptr<const SpelledValues> spelled = {};
 };
 
 // ---- HTTP -----------------------------------------------------------------------------------

@@ -328,9 +328,17 @@ class CopyRun {
 
   int64_t now_rel() const { return mono_us() - start_us_; }
 
+  // The spellings of the values are computed again only when a value changed (matcher.h).
   MatchContext context() {
-    pairs_ = values_.pairs();
-    return MatchContext{pairs_, &p_.noise};
+    std::vector<ValuePair> pairs = values_.pairs();
+    bool same = spelled_ && pairs.size() == pairs_.size();
+    for (size_t i = 0; same && i < pairs.size(); ++i)
+      same = pairs[i].correlation == pairs_[i].correlation && pairs[i].live == pairs_[i].live;
+    if (!same) {
+      pairs_ = std::move(pairs);
+      spelled_ = spell_values(pairs_);
+    }
+    return MatchContext{pairs_, &p_.noise, spelled_};
   }
 
   void seed_jars() {
@@ -850,6 +858,7 @@ class CopyRun {
   std::map<size_t, HttpCall> calls_;  // by action
   std::vector<Difference> http_diffs_, socket_diffs_;
   std::vector<ValuePair> pairs_;
+  std::shared_ptr<const SpelledValues> spelled_;
   std::map<std::string, std::vector<int64_t>> latencies_;
   SessionResult result_;
   LiveOutputs live_;
