@@ -16,7 +16,7 @@ namespace wa::cli {
 namespace {
 
 struct DiffArgs {
-  ReplayInputs in{.db = "captures/workalready.sqlite"};
+  ReplayInputs in;
   std::string a, b, a2, json, junit, html;
   bool insecure = false;
   uint64_t timeout_ms = 5000;

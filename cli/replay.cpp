@@ -14,7 +14,7 @@ namespace wa::cli {
 namespace {
 
 struct ReplayArgs {
-  ReplayInputs in{.db = "captures/workalready.sqlite"};
+  ReplayInputs in;
   std::string pace = "fast", json, junit, html;
   bool calibrate = false, explain = false, quiet = false, insecure = false;
   int concurrency = 1, repeat = 1;

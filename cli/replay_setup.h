@@ -13,7 +13,7 @@
 namespace wa::cli {
 
 struct ReplayInputs {
-  std::string db;
+  std::string db = "captures/workalready.sqlite";
   std::vector<std::string> recordings;  // ids or names; empty: all
   std::string target;                   // the live URL of the main origin
   std::vector<std::string> maps;        // ORIGIN=URL
