@@ -96,6 +96,10 @@ const Recorded& recorded(const Stack& stack) {
     REQUIRE(!r.token.empty());
   }
   REQUIRE(data.sessions.size() == 1);
+  bool upgraded = false;
+  for (const auto& x : data.exchanges)
+    upgraded = upgraded || x.status == 101;
+  CHECK(upgraded);
   auto welcomes = events_named(data, "welcome", store::Direction::server);
   REQUIRE(welcomes.size() == 1);
   CHECK(parse_json(welcomes[0]->args) == json::array({{{"username", stack.user}}}));
