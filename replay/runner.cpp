@@ -269,7 +269,10 @@ class CopyRun {
       result_.clients.push_back(c.label);
     result_.warnings = s_.warnings;
     for (const store::Exchange* x : s_.skipped)
-      result_.skipped.push_back(x->method + " " + x->url);
+      result_.skipped.push_back(x->method + " " + x->url +
+                                (p.origins.mapped(origin_of(x->url))
+                                     ? " (recorded without a response)"
+                                     : " (unmapped origin)"));
     live_.responses.resize(s_.expectations.size());
     live_.events.resize(s_.sessions.size());
   }

@@ -109,6 +109,15 @@ std::string origin_of(std::string_view text) {
   return url::origin(url::normalise(*u));
 }
 
+// When a response counts as given: its head. A browser acts on the head (it follows a 303 at
+// once, with the Set-Cookie it carries, often before the body has ended, and on another
+// connection), so whatever started after the head may depend on it.
+namespace {
+int64_t response_time(const store::Exchange& x) {
+  return x.first_byte_us ? *x.first_byte_us : x.ended_us.value_or(x.started_us);
+}
+}  // namespace
+
 Script build_script(store::RecordingData data,
                     const std::function<bool(const std::string& origin)>& is_mapped) {
   Script script;
@@ -244,7 +253,7 @@ Script build_script(store::RecordingData data,
     request.action.recorded_us = x.started_us;
     request.action.exchange = &x;
     items.push_back(request);
-    Pending response{x.ended_us.value_or(x.started_us), order++, false, {}, {}};
+    Pending response{response_time(x), order++, false, {}, {}};
     response.expectation.kind = Expectation::Kind::response;
     response.expectation.client = client_of(i);
     response.expectation.recorded_us = response.time;
@@ -346,7 +355,7 @@ Script build_script(store::RecordingData data,
       auto& open = open_requests[x.client];
       for (auto it = open.begin(); it != open.end(); ++it) {
         const store::Exchange* ex = script.actions[size_t(*it)].exchange;
-        if (ex->ended_us.value_or(ex->started_us) == x.recorded_us) {
+        if (response_time(*ex) == x.recorded_us) {
           x.action = *it;
           script.actions[size_t(*it)].expectation = int(e - 1);
           open.erase(it);

@@ -17,6 +17,7 @@
 // probes, upgrades and noops are the live client's business and are not expected.
 //
 // Causality, not wall-clock: an action waits for every expectation recorded before it started
+// (a response counts from its head: browsers follow a 303 before its body has ended)
 // (of any client: bob's socket is connected before alice's message that bob receives), and
 // for the client's previous action. It then goes at once (or after the recorded gap, with
 // --pace recorded).

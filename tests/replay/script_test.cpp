@@ -178,3 +178,22 @@ TEST_CASE("an unmapped socket origin is skipped whole") {
   CHECK(s.clients.empty());
   CHECK(s.skipped.size() >= 4);
 }
+
+TEST_CASE("a request that followed a response's head waits for that response") {
+  // Chromium follows a 303 as soon as its head arrives, on another connection, before the
+  // POST's body has ended: the GET carries the session cookie the 303 set.
+  Builder b;
+  auto& login = b.exchange(1, 100, 300, "POST", kApp + "/login", 303);
+  login.first_byte_us = 150;
+  b.cookie(login.id, store::CookieKind::set, "connect.sid", "s%3Aalice-session-0001");
+  auto& home = b.exchange(2, 200, 400, "GET", kApp + "/", 200);
+  b.cookie(home.id, store::CookieKind::sent, "connect.sid", "s%3Aalice-session-0001");
+  Script s = build_script(std::move(b.data), [](const std::string&) { return true; });
+  REQUIRE(s.actions.size() == 2);
+  REQUIRE(s.expectations.size() == 2);
+  CHECK(s.expectations[0].action == 0);
+  CHECK(s.expectations[0].recorded_us == 150);
+  CHECK(s.actions[1].wait_for == 1);  // the GET waits for the POST's response
+  CHECK(s.actions[0].expectation == 0);
+  CHECK(s.actions[1].expectation == 1);
+}
