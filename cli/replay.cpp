@@ -80,9 +80,13 @@ int run_replay(ReplayArgs& args) {
       std::printf("recording %s\n", p.name.c_str());
       for (const auto& [from, to] : p.origins.entries())
         std::printf("  origin %s -> %s\n", from.c_str(), to.c_str());
-      std::printf("  %zu clients, %zu actions, %zu expectations, %zu socket sessions\n",
-                  p.script->clients.size(), p.script->actions.size(), p.script->expectations.size(),
-                  p.script->sessions.size());
+      auto n = [](size_t count, const char* what) {
+        return std::to_string(count) + " " + what + (count == 1 ? "" : "s");
+      };
+      std::printf("  %s, %s, %s, %s\n", n(p.script->clients.size(), "client").c_str(),
+                  n(p.script->actions.size(), "action").c_str(),
+                  n(p.script->expectations.size(), "expectation").c_str(),
+                  n(p.script->sessions.size(), "socket session").c_str());
       for (const std::string& w : p.script->warnings)
         std::printf("  warning: %s\n", w.c_str());
       std::string values = replay::explain(*p.correlations);

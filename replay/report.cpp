@@ -256,7 +256,7 @@ std::string counts(const SessionResult& s) {
     out += ", " + std::to_string(s.events_matched) + "/" + std::to_string(s.events_expected) +
            " events";
   if (s.broadcasts_counted > 0)
-    out += ", " + std::to_string(s.broadcasts_counted) + " broadcasts counted";
+    out += ", " + plural(s.broadcasts_counted, "broadcast") + " counted";
   return out;
 }
 
