@@ -514,6 +514,23 @@ TEST_CASE("replay e2e: --calibrate learns the noise of GET /api/me") {
     }));
   }
   {
+    // A hand-written rules file says the same: exit 0; a misspelt one is refused.
+    App app({.kind = AppKind::express_v4, .variant = "noise"});
+    std::string rules = dir.file("rules.json");
+    write_text(rules, R"({"noise": [{"json": "/nonce", "scope": "GET /api/me"},
+                                    {"regex": "\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z"}]})");
+    CommandRun run = replay(db, app.origin(), {"--rules", rules});
+    INFO(show(run));
+    CHECK(run.exit_code == 0);
+    std::string bad = dir.file("bad.json");
+    write_text(bad, R"({"noise": [{"jsn": "/nonce"}]})");
+    CommandRun refused = replay(db, app.origin(), {"--rules", bad});
+    INFO(show(refused));
+    CHECK(refused.exit_code == 2);
+    CHECK(contains(refused.err, "bad.json: /noise/0"));
+    CHECK(count_lines(refused.err) == 1);
+  }
+  {
     App app({.kind = AppKind::express_v4, .variant = "noise"});
     CommandRun run = replay(db, app.origin(), {"--calibrate"});
     INFO(show(run));
