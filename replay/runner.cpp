@@ -260,6 +260,7 @@ class CopyRun {
         arrival_us_(s_.expectations.size(), -1),
         action_us_(s_.actions.size(), -1),
         actual_(s_.expectations.size()),
+        matcher_index_(s_.expectations.size(), -1),
         stall_(net::Timer::create(loop)),
         pace_(net::Timer::create(loop)) {
     result_.recording = p.name;
@@ -300,14 +301,13 @@ class CopyRun {
       std::unordered_map<const store::SocketPacket*, int> by_packet;
       for (int e : s_.sessions[i].expectations)
         by_packet[s_.expectations[size_t(e)].packet] = e;
-      std::vector<char> kept(s_.expectations.size(), 0);
       for (size_t m = 0; m < sessions_[i].matcher->size(); ++m) {
         int e = by_packet.at(sessions_[i].matcher->packet(m));
         sessions_[i].expectation_of.push_back(e);
-        kept[size_t(e)] = 1;
+        matcher_index_[size_t(e)] = int(m);
       }
       for (int e : s_.sessions[i].expectations)
-        if (!kept[size_t(e)]) met_[size_t(e)] = 1;
+        if (matcher_index_[size_t(e)] < 0) met_[size_t(e)] = 1;
       result_.events_expected += sessions_[i].matcher->size();
     }
     arm_stall();
@@ -324,6 +324,7 @@ class CopyRun {
     std::unique_ptr<SocketClient> client;
     std::optional<EventMatcher> matcher;
     std::vector<int> expectation_of;  // by matcher index
+    size_t first_unmet = 0;           // matcher index: every one before it is met
     bool started = false, ended = false, closing = false;
     int64_t opened_us = -1, ended_us = -1;
     std::string note;
@@ -713,8 +714,12 @@ class CopyRun {
                                    : std::string(event_kind_name(event->kind)))]
             .push_back((at - action_us_[size_t(p_.cause[e])]));
     }
-    // A pairing may move (matcher.h): whatever has arrived is met.
-    for (size_t m = 0; m < state.matcher->size(); ++m)
+    // A pairing may move (matcher.h): whatever has arrived is met. Scanned from the first
+    // expected event not met yet, so a long session is not quadratic.
+    while (state.first_unmet < state.matcher->size() &&
+           met_[size_t(state.expectation_of[state.first_unmet])])
+      ++state.first_unmet;
+    for (size_t m = state.first_unmet; m < state.matcher->size(); ++m)
       if (state.matcher->arrived(m)) meet(size_t(state.expectation_of[m]));
     advance();
   }
@@ -809,8 +814,7 @@ class CopyRun {
         o.expected = event_text(*event);
         o.where = describe(*event);
         const SessionState& st = sessions_[size_t(x.session)];
-        for (size_t m = 0; m < st.expectation_of.size(); ++m)
-          if (st.expectation_of[m] == int(e)) o.where = st.matcher->where(m);
+        if (matcher_index_[e] >= 0) o.where = st.matcher->where(size_t(matcher_index_[e]));
         o.ok = met_[e] == 1 && !failing.count(o.where);
         if (o.ok) ++result_.events_matched;
         if (p_.cause[e] >= 0 && action_us_[size_t(p_.cause[e])] >= 0 && o.live_us >= 0)
@@ -858,6 +862,7 @@ class CopyRun {
   std::vector<int64_t> arrival_us_;
   std::vector<int64_t> action_us_;  // by action: when it started
   std::vector<std::string> actual_;
+  std::vector<int> matcher_index_;    // by expectation: its index in its session's matcher, or -1
   std::map<size_t, HttpCall> calls_;  // by action
   std::vector<Difference> http_diffs_, socket_diffs_;
   std::vector<ValuePair> pairs_;

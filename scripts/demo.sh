@@ -69,23 +69,26 @@ echo
 echo "== workalready show --db $db demo"
 "$exe" show --db "$db" demo
 
-# start_app LOG [ARGS...]: a fresh app process; prints its port.
+# start_app LOG [ARGS...]: a fresh app process, stopped on exit; its port goes in $app_port.
+# (Not called as $(start_app): a subshell would not record the PID for the cleanup.)
 start_app() {
   local log=$1
   shift
   node tests/apps/express_v4/app.js --port 0 "$@" >"$log" 2>&1 &
   pids+=($!)
   wait_for "$log" '^LISTENING'
-  awk '/^LISTENING/ {print $2; exit}' "$log"
+  app_port=$(awk '/^LISTENING/ {print $2; exit}' "$log")
 }
 
 echo
-fresh=$(start_app "$work/fresh.log")
+start_app "$work/fresh.log"
+fresh=$app_port
 echo "== replaying against a fresh app process: workalready replay --db $db --target http://127.0.0.1:$fresh --explain"
 "$exe" replay --db "$db" --target "http://127.0.0.1:$fresh" --explain
 
 echo
-changed=$(start_app "$work/changed.log" --variant payload)
+start_app "$work/changed.log" --variant payload
+changed=$app_port
 echo "== replaying against a changed build (its welcome event has a new field); this one fails:"
 status=0
 "$exe" replay --db "$db" --target "http://127.0.0.1:$changed" || status=$?
