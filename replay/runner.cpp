@@ -412,6 +412,11 @@ class CopyRun {
   // Nothing moved for timeout_ms: the oldest expectations waited for will not come.
   void on_stall() {
     if (finished_) return;
+    if (next_ < s_.actions.size() && size_t(s_.actions[next_].wait_for) <= met_prefix_) {
+      // Nothing is late: the next action waits for its recorded time (--pace recorded).
+      arm_stall();
+      return;
+    }
     size_t upto = next_ < s_.actions.size() ? size_t(s_.actions[next_].wait_for) : met_.size();
     bool gave_up = false;
     for (size_t e = met_prefix_; e < upto; ++e) {
@@ -422,7 +427,7 @@ class CopyRun {
       met_[e] = 2;
       gave_up = true;
     }
-    if (!gave_up && calls_.empty()) {
+    if (!gave_up && calls_.empty() && next_ == s_.actions.size()) {
       // Nothing left to wait for but sessions that do not end: stop waiting for them.
       for (SessionState& s : sessions_)
         if (s.client && !s.ended) end_session(s, "the session did not close");
