@@ -11,7 +11,9 @@
 // `notice` after it, `status` answers the login with 200 instead of a redirect, `noise` adds a
 // time and a nonce to GET /api/me.
 #include <doctest/doctest.h>
+
 #include <sqlite3.h>
+#include <chrono>
 
 #include <map>
 #include <memory>
@@ -433,6 +435,35 @@ TEST_CASE("replay e2e: Express + Socket.IO 2 (Engine.IO v3)") {
 
 TEST_CASE("replay e2e: Socket.IO 0.9") {
   every_check(kSio09);
+}
+
+TEST_CASE("replay e2e: --pace recorded keeps the recorded gaps") {
+  const Recorded& r = recorded(kExpressCookie);
+  store::RecordingData data = load_capture(r.db);
+  // From the first request to the last packet the client sent (the disconnect).
+  int64_t first = INT64_MAX, last = 0;
+  for (const auto& x : data.exchanges)
+    first = std::min(first, x.started_us);
+  for (const auto& p : data.packets)
+    if (p.direction == store::Direction::client) last = std::max(last, p.time_us);
+  REQUIRE(last > first);
+  App app = fresh_app(kExpressCookie);
+  auto fast_started = std::chrono::steady_clock::now();
+  CommandRun fast = replay(r.db, app.origin());
+  auto fast_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::steady_clock::now() - fast_started)
+                     .count();
+  CHECK(fast.exit_code == 0);
+  App again = fresh_app(kExpressCookie);
+  auto started = std::chrono::steady_clock::now();
+  CommandRun run = replay(r.db, again.origin(), {"--pace", "recorded"});
+  auto took_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::steady_clock::now() - started)
+                     .count();
+  INFO(show(run));
+  INFO("recorded " << (last - first) << " us, paced " << took_us << " us, fast " << fast_us);
+  CHECK(run.exit_code == 0);
+  CHECK(took_us >= last - first);
 }
 
 TEST_CASE("replay e2e: setup errors exit 2 with one line") {
