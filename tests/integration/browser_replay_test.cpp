@@ -8,15 +8,21 @@
 // - Express 4 + Socket.IO 4, then the same against the app's `payload` variant (its welcome
 //   carries a field more), which must fail with the differing path in the console diff;
 // - Flask-SocketIO on eventlet (polling upgraded to WebSocket);
-// - two users at once: bob's browser connects and listens, alice's browser signs in and chats,
-//   and bob receives alice's broadcast. The replay keeps the causality between them (bob's
-//   socket is up before alice's chat), so it passes run after run.
+// - Express 4 served over HTTPS (a test CA's leaf; the proxy verifies it through
+//   SSL_CERT_FILE, Chromium trusts the proxy's minted certificates by the local CA's SPKI
+//   hash), replayed against a fresh HTTPS app: green when the test CA is trusted through
+//   SSL_CERT_FILE or with --insecure, exit 2 with one line naming the certificate problem
+//   when it is not trusted;
+// - two users at once who talk to each other: bob's browser signs in and waits, alice's says
+//   something, bob answers once her broadcast reached him, and each receives the other's
+//   broadcast. The replay keeps the causality between them (bob's socket is up before alice
+//   speaks, bob speaks after hearing her), so it passes run after run.
 //
 // Requests to other origins than the app's (Chromium's own background requests, and one made
 // here on purpose) are listed as skipped, not replayed and not failed.
 //
-// The browsers are driven over the DevTools protocol by browser_drive.js (the user who chats)
-// and browser_listen.js (the user who waits for a broadcast).
+// The browsers are driven over the DevTools protocol by browser_drive.js (one user who chats)
+// and browser_converse.js (two users who answer each other).
 #include <doctest/doctest.h>
 
 #include <set>
@@ -127,14 +133,14 @@ struct ReplayRun {
 };
 
 ReplayRun replay(const TempDir& dir, const std::string& db, const std::string& target,
-                 std::vector<std::string> extra = {}) {
+                 std::vector<std::string> extra = {}, std::vector<Env> env = {}) {
   static int count = 0;
   std::string report = dir.file("report-" + std::to_string(++count) + ".json");
   std::vector<std::string> argv = {WA_EXE,          "replay", "--db",      db,
                                    "--target",      target,   "--timeout", "30000",
                                    "--report-json", report};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  CommandRun run = run_command(argv, {}, 150s);
+  CommandRun run = run_command(argv, std::move(env), 150s);
   ReplayRun r{run.exit_code, run.out, run.err, json()};
   std::string text = read_text(report);
   if (!text.empty()) r.report = json::parse(text, nullptr, false);
@@ -260,17 +266,44 @@ struct Recorded {
   store::RecordingData data;
 };
 
+// The value `workalready ca` prints for Chromium's --ignore-certificate-errors-spki-list: the
+// hash of the local CA's key, which makes Chromium accept the certificates the proxy mints.
+std::string spki_of(const std::string& ca_dir) {
+  CommandRun run = run_command({WA_EXE, "ca", "--ca-dir", ca_dir});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  const std::string flag = "--ignore-certificate-errors-spki-list=";
+  size_t at = run.out.find(flag);
+  REQUIRE(at != std::string::npos);
+  at += flag.size();
+  size_t end = run.out.find_first_not_of(
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", at);
+  return run.out.substr(at, end - at);
+}
+
+// With `pki`, the app serves HTTPS with the test CA's leaf: the proxy verifies it through
+// SSL_CERT_FILE, and Chromium trusts the proxy's CA by its SPKI hash.
 Recorded record_one_browser(const TempDir& dir, AppKind kind, const std::string& user,
-                            const std::string& text) {
+                            const std::string& text, const TestPki* pki = nullptr) {
   Recorded r;
   r.db = dir.file("capture.sqlite");
+  std::string ca_dir = dir.file("ca");
   App other({.kind = AppKind::express_v4});
-  App app({.kind = kind});
+  App app(pki ? AppOptions{.kind = kind, .tls_cert = pki->leaf_cert, .tls_key = pki->leaf_key}
+              : AppOptions{.kind = kind});
   r.origin = app.origin();
-  RecordingProxy proxy(r.db, {"--ca-dir", dir.file("ca")});
+  std::vector<std::string> flags;
+  std::vector<Env> env;
+  if (pki) {
+    flags.push_back("--ignore-certificate-errors-spki-list=" + spki_of(ca_dir));
+    env.push_back({"SSL_CERT_FILE", pki->ca_cert});
+  }
+  RecordingProxy proxy(r.db, {"--ca-dir", ca_dir}, env);
   background_request(proxy, other.origin() + "/api/me");
   {
-    Chromium browser(dir.file("profile"), through(proxy));
+    std::vector<std::string> extra = through(proxy);
+    extra.insert(extra.end(), flags.begin(), flags.end());
+    Chromium browser(dir.file("profile"), extra);
     INFO(proxy.process().tail(4000));
     drive_chat(browser, app.origin(), user, text);
   }
@@ -371,11 +404,79 @@ TEST_CASE(
   check_skipped(run, rec.data, rec.origin);
 }
 
-TEST_CASE("browser replay: two browsers at once, bob receives alice's broadcast") {
+TEST_CASE(
+    "browser replay: Chromium on Express + Socket.IO 4 over HTTPS replays green when the "
+    "target's CA is trusted") {
+  TempDir dir;
+  TestPki pki = make_test_pki(dir);
+  Recorded rec = record_one_browser(dir, AppKind::express_v4, "alice", "hello over https", &pki);
+  REQUIRE(rec.origin.rfind("https://", 0) == 0);
+  {
+    INFO(wa::test::describe(rec.data));
+    bool intercepted = false;
+    for (const auto& c : rec.data.connections)
+      intercepted =
+          intercepted || (c.tls && rec.origin.ends_with(":" + std::to_string(c.server_port)));
+    CHECK(intercepted);
+  }
+
+  App fresh({.kind = AppKind::express_v4, .tls_cert = pki.leaf_cert, .tls_key = pki.leaf_key});
+  REQUIRE(fresh.origin() != rec.origin);
+  REQUIRE(fresh.origin().rfind("https://", 0) == 0);
+
+  // The replayer verifies through OpenSSL's default paths, which SSL_CERT_FILE overrides.
+  ReplayRun trusted = replay(dir, rec.db, fresh.origin(), {}, {{"SSL_CERT_FILE", pki.ca_cert}});
+  check_green(trusted);
+  check_skipped(trusted, rec.data, rec.origin);
+  {
+    INFO(describe(trusted));
+    const json& session = trusted.report["sessions"][0];
+    CHECK(session.value("events_expected", 0) >= 3);
+    CHECK(session.value("events_matched", 0) == session.value("events_expected", -1));
+  }
+
+  // Not trusted: the replay cannot start, and says why in one line.
+  ReplayRun untrusted = replay(dir, rec.db, fresh.origin());
+  {
+    INFO(describe(untrusted));
+    CHECK(untrusted.exit_code == 2);
+    std::string err = untrusted.err;
+    while (!err.empty() && (err.back() == '\n' || err.back() == '\r'))
+      err.pop_back();
+    CHECK(!err.empty());
+    CHECK(err.find('\n') == std::string::npos);
+    CHECK(err.find("certificate verify failed") != std::string::npos);
+  }
+
+  // --insecure: verification off, the replay passes (against a restarted server: the chat ids
+  // it hands out start again at 1).
+  fresh.restart();
+  ReplayRun insecure = replay(dir, rec.db, fresh.origin(), {"--insecure"});
+  check_green(insecure);
+}
+
+namespace {
+
+// Runs browser_converse.js in `browser` as `user`, saying `text` and awaiting `peer_text`
+// from `peer`, `first` or as a `reply`.
+std::unique_ptr<Process> converse(Chromium& browser, const std::string& url,
+                                  const std::string& user, const std::string& text,
+                                  const std::string& peer, const std::string& peer_text,
+                                  const std::string& order) {
+  return std::make_unique<Process>(std::vector<std::string>{
+      "node", repo_path("tests/integration/browser_converse.js"), "--devtools", browser.devtools(),
+      "--url", url, "--user", user, "--text", text, "--peer", peer, "--peer-text", peer_text,
+      "--order", order, "--timeout-ms", "60000"});
+}
+
+}  // namespace
+
+TEST_CASE("browser replay: two browsers at once, each receives the other's broadcast") {
   require_node_modules();
   TempDir dir;
   std::string db = dir.file("capture.sqlite");
-  const std::string text = "hello bob, from alice";
+  const std::string alice_text = "hello bob, from alice";
+  const std::string bob_text = "hello alice, from bob";
   std::string origin;
   {
     App app({.kind = AppKind::express_v4});
@@ -385,30 +486,41 @@ TEST_CASE("browser replay: two browsers at once, bob receives alice's broadcast"
     Chromium bob_browser(dir.file("profile-bob"), through(proxy));
     Chromium alice_browser(dir.file("profile-alice"), through(proxy));
 
-    // Bob signs in and listens; alice starts only once his socket is up on the WebSocket.
-    Process bob({"node", repo_path("tests/integration/browser_listen.js"), "--devtools",
-                 bob_browser.devtools(), "--url", app.origin(), "--user", "bob", "--from", "alice",
-                 "--text", text, "--timeout-ms", "60000"});
-    auto ready = bob.wait_for_line(
+    // Bob signs in and waits; alice starts only once his socket is up on the WebSocket, and
+    // bob answers only once her message reached him.
+    auto bob = converse(bob_browser, app.origin(), "bob", bob_text, "alice", alice_text, "reply");
+    auto ready = bob->wait_for_line(
         [](const std::string& line) {
           return line.find("\"type\":\"ready\"") != std::string::npos ||
                  line.find("\"type\":\"error\"") != std::string::npos;
         },
         70s);
-    INFO(bob.tail());
+    INFO(bob->tail());
     REQUIRE(ready.has_value());
     REQUIRE(ready->find("\"ready\"") != std::string::npos);
 
-    drive_chat(alice_browser, app.origin(), "alice", text);
-    auto bob_exit = bob.wait_exit(70s);
+    auto alice =
+        converse(alice_browser, app.origin(), "alice", alice_text, "bob", bob_text, "first");
+    INFO(alice->tail());
+    auto alice_exit = alice->wait_exit(70s);
+    auto bob_exit = bob->wait_exit(70s);
+    alice_browser.process().wait_exit(10s);
     bob_browser.process().wait_exit(10s);
+    REQUIRE(alice_exit == std::optional<int>(0));
     REQUIRE(bob_exit == std::optional<int>(0));
-    CHECK(step_of(json_lines(bob.out()), "welcome")["args"] ==
-          json::array({{{"username", "bob"}}}));
+    std::vector<json> alice_lines = json_lines(alice->out());
+    std::vector<json> bob_lines = json_lines(bob->out());
+    CHECK(step_of(alice_lines, "welcome")["args"] == json::array({{{"username", "alice"}}}));
+    CHECK(step_of(bob_lines, "welcome")["args"] == json::array({{{"username", "bob"}}}));
+    CHECK(step_of(alice_lines, "ack")["ack"]["ok"] == true);
+    CHECK(step_of(bob_lines, "ack")["ack"]["ok"] == true);
+    CHECK(step_of(alice_lines, "heard")["from"] == "bob");
+    CHECK(step_of(bob_lines, "heard")["from"] == "alice");
     REQUIRE(proxy.interrupt() == 0);
   }
 
-  // The recording holds both users, and alice's broadcast arriving on bob's socket.
+  // The recording holds both users, each one's chat acked, and each broadcast arriving on
+  // both sockets.
   store::RecordingData data = load_capture(db);
   {
     INFO(wa::test::describe(data));
@@ -417,9 +529,12 @@ TEST_CASE("browser replay: two browsers at once, bob receives alice's broadcast"
     REQUIRE(bob.has_value());
     REQUIRE(alice.has_value());
     REQUIRE(*bob != *alice);
-    json broadcast = json::array({{{"from", "alice"}, {"text", text}}});
-    CHECK(chat_on(data, *bob, broadcast));
-    CHECK(chat_on(data, *alice, broadcast));
+    json from_alice = json::array({{{"from", "alice"}, {"text", alice_text}}});
+    json from_bob = json::array({{{"from", "bob"}, {"text", bob_text}}});
+    CHECK(chat_on(data, *bob, from_alice));
+    CHECK(chat_on(data, *alice, from_alice));
+    CHECK(chat_on(data, *alice, from_bob));
+    CHECK(chat_on(data, *bob, from_bob));
   }
 
   App fresh({.kind = AppKind::express_v4});
@@ -436,14 +551,17 @@ TEST_CASE("browser replay: two browsers at once, bob receives alice's broadcast"
     CHECK(bob >= 0);
     CHECK(alice >= 0);
     CHECK(bob != alice);
-    // Bob's copy of alice's chat was expected on his socket, and came.
-    bool bob_got_broadcast = false;
+    // Both broadcasts were expected on each socket, and came.
+    int bob_chats = 0, alice_chats = 0;
     for (const auto& o : session["timeline"]) {
-      if (o.value("client", -1) == bob && o.value("where", "").rfind("event chat", 0) == 0 &&
-          o.value("ok", false) && !o.value("actual", "").empty())
-        bob_got_broadcast = true;
+      if (o.value("where", "").rfind("event chat", 0) != 0 || !o.value("ok", false) ||
+          o.value("actual", "").empty())
+        continue;
+      if (o.value("client", -1) == bob) ++bob_chats;
+      if (o.value("client", -1) == alice) ++alice_chats;
     }
-    CHECK(bob_got_broadcast);
+    CHECK(bob_chats == 2);
+    CHECK(alice_chats == 2);
   }
 
   // Causality, not luck: against a freshly restarted server each time, the replay passes

@@ -1,0 +1,181 @@
+'use strict';
+// Drives a running headless Chromium through the DevTools protocol as one of two users who
+// talk to each other: opens the app, signs in with the login form, waits for the socket's
+// welcome and for the WebSocket transport, says `ready`, then either speaks first and waits
+// for the peer's answer (`--order first`), or waits for the peer's message and answers it
+// (`--order reply`). Every message is sent as a chat with an ack and comes back to both users
+// as a broadcast. Prints one JSON object per line for each step; exit status 0 when every
+// step passed.
+//
+//   node browser_converse.js --devtools ws://127.0.0.1:PORT/devtools/browser/ID --url URL
+//        --user NAME --text TEXT --peer OTHER --peer-text TEXT --order first|reply
+//        [--timeout-ms N]
+//
+// A test starts the `first` user only once the `reply` user printed `ready`, and the `reply`
+// user speaks only once the first message reached it: each broadcast has a listener waiting
+// for it, in the recording and in its replay. The page hooks it relies on (window.welcomed,
+// window.chat, window.events, window.socket) are described in tests/apps/common/chat.html.
+
+const WebSocket = require('ws');
+
+function parseArgs(argv) {
+  const args = {devtools: null, url: null, user: null, text: null, peer: null, peerText: null,
+                order: null, timeoutMs: 60000};
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[++i];
+    if (value === undefined) fail(`${flag} needs a value`);
+    if (flag === '--devtools') args.devtools = value;
+    else if (flag === '--url') args.url = value;
+    else if (flag === '--user') args.user = value;
+    else if (flag === '--text') args.text = value;
+    else if (flag === '--peer') args.peer = value;
+    else if (flag === '--peer-text') args.peerText = value;
+    else if (flag === '--order') args.order = value;
+    else if (flag === '--timeout-ms') args.timeoutMs = Number(value);
+    else fail(`unknown option ${flag}`);
+  }
+  const required = {devtools: '--devtools', url: '--url', user: '--user', text: '--text',
+                    peer: '--peer', peerText: '--peer-text', order: '--order'};
+  for (const [name, flag] of Object.entries(required)) {
+    if (args[name] === null) fail(`${flag} is required`);
+  }
+  if (args.order !== 'first' && args.order !== 'reply') fail('--order is first or reply');
+  return args;
+}
+
+function print(record) { process.stdout.write(JSON.stringify(record) + '\n'); }
+
+function fail(message) {
+  print({type: 'error', message});
+  process.exit(1);
+}
+
+// A DevTools connection: commands with ids, answered by id; events by name and session.
+class DevTools {
+  constructor(url) {
+    this.ws = new WebSocket(url, {perMessageDeflate: false});
+    this.nextId = 1;
+    this.pending = new Map();
+    this.listeners = [];
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', resolve);
+      this.ws.once('error', reject);
+    });
+    this.ws.on('message', (data) => {
+      const message = JSON.parse(data.toString());
+      if (message.id !== undefined) {
+        const waiter = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        if (!waiter) return;
+        if (message.error) waiter.reject(new Error(JSON.stringify(message.error)));
+        else waiter.resolve(message.result);
+        return;
+      }
+      for (const listener of [...this.listeners]) listener(message);
+    });
+  }
+  send(method, params = {}, sessionId = undefined) {
+    const id = this.nextId++;
+    const message = {id, method, params};
+    if (sessionId) message.sessionId = sessionId;
+    this.ws.send(JSON.stringify(message));
+    return new Promise((resolve, reject) => this.pending.set(id, {resolve, reject}));
+  }
+  // Resolves with the next event of that name on that session.
+  next(method, sessionId) {
+    return new Promise((resolve) => {
+      const listener = (message) => {
+        if (message.method !== method || message.sessionId !== sessionId) return;
+        this.listeners.splice(this.listeners.indexOf(listener), 1);
+        resolve(message.params);
+      };
+      this.listeners.push(listener);
+    });
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  setTimeout(() => fail('timed out'), args.timeoutMs).unref();
+  const devtools = new DevTools(args.devtools);
+  await devtools.opened;
+
+  const {targetId} = await devtools.send('Target.createTarget', {url: 'about:blank'});
+  const {sessionId} = await devtools.send('Target.attachToTarget', {targetId, flatten: true});
+  const page = (method, params) => devtools.send(method, params, sessionId);
+  await page('Page.enable');
+  await page('Runtime.enable');
+
+  const evaluate = async (expression) => {
+    const result = await page('Runtime.evaluate',
+                              {expression, awaitPromise: true, returnByValue: true});
+    if (result.exceptionDetails) {
+      const detail = result.exceptionDetails.exception || result.exceptionDetails;
+      throw new Error(detail.description || detail.text || JSON.stringify(detail));
+    }
+    return result.result.value;
+  };
+  // Polls in the page until `condition` holds: the wait ends on the page's own state.
+  const until = (condition) => evaluate(`new Promise((resolve) => {
+      const check = () => { if (${condition}) resolve(true); else setTimeout(check, 20); };
+      check();
+    })`);
+  // Waits until a chat broadcast from `from` with `text` has reached this page.
+  const received = (from, text) => until(`window.events.some((e) => e.name === 'chat' &&
+      e.args[0] && e.args[0].from === ${JSON.stringify(from)} &&
+      e.args[0].text === ${JSON.stringify(text)})`);
+
+  let loaded = devtools.next('Page.loadEventFired', sessionId);
+  const navigation = await page('Page.navigate', {url: args.url + '/'});
+  if (navigation.errorText) fail(`navigation to ${args.url}/ failed: ${navigation.errorText}`);
+  await loaded;
+  await until(`document.getElementById('login-form') !== null`);
+
+  loaded = devtools.next('Page.loadEventFired', sessionId);
+  await evaluate(`(() => {
+      document.getElementById('username').value = ${JSON.stringify(args.user)};
+      document.getElementById('password').value = 'secret';
+      document.getElementById('login').click();
+      return true;
+    })()`);
+  await loaded;
+  await until(`typeof window.welcomed !== 'undefined'`);
+  print({type: 'login', location: await evaluate('location.href')});
+
+  await evaluate('window.connected');
+  const welcome = await evaluate('window.welcomed');
+  print({type: 'welcome', args: [welcome]});
+  await until(`window.socket && window.socket.io && window.socket.io.engine &&
+               window.socket.io.engine.transport.name === 'websocket'`);
+  print({type: 'ready', transport: 'websocket'});
+
+  const speak = async () => {
+    const ack = await evaluate(`window.chat(${JSON.stringify(args.text)})`);
+    print({type: 'ack', ack});
+    await received(args.user, args.text);
+  };
+  if (args.order === 'reply') {
+    await received(args.peer, args.peerText);
+    print({type: 'heard', from: args.peer});
+    await speak();
+  } else {
+    await speak();
+    await received(args.peer, args.peerText);
+    print({type: 'heard', from: args.peer});
+  }
+  print({type: 'events', events: await evaluate('window.events')});
+
+  // Closing the socket first lets its close go through the proxy before the browser exits.
+  await evaluate('window.socket.close(), true');
+  await page('Page.navigate', {url: 'about:blank'});
+  print({type: 'done'});
+  try {
+    await devtools.send('Browser.close');
+  } catch (err) {
+    // The browser may close the connection before answering.
+  }
+  process.exit(0);
+}
+
+main().catch((err) => fail(err && err.stack ? err.stack : String(err)));
