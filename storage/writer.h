@@ -99,6 +99,7 @@ class CaptureWriter {
   CaptureWriter(std::string path, Database db, int lock_fd, Recording recording,
                 WriterOptions options);
   Id assign_id(CaptureEvent& event);
+  bool chunk_waiting() const;  // with mutex_ held: enough queued to be worth a wakeup
   void run();
   bool fatal(const Failure& f);  // records a failure that stops the writer; returns false
 
@@ -118,6 +119,11 @@ class CaptureWriter {
   std::deque<Queued> queue_;
   std::size_t queued_bytes_ = 0;  // of the queue and of the batch being written
   std::size_t queued_events_ = 0;
+  std::size_t unclaimed_bytes_ = 0;  // of the queue only: what the thread has not taken yet
+  // The thread waits for a first event (no transaction open). Inside a transaction it is not
+  // woken for every event but only once a chunk's worth is queued (see chunk_waiting()).
+  bool idle_ = false;
+  std::size_t blocked_producers_ = 0;  // push() calls waiting for room
   bool closing_ = false;
   bool closed_ = false;
   std::optional<Failure> failure_;  // sticky
