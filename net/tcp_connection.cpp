@@ -89,6 +89,22 @@ void TcpConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
 
 void TcpConnection::write(std::string bytes, WriteCallback done) {
   if (closing_ || failed_) return;
+  // Nothing queued and no one to tell: hand the bytes to the kernel now. Through uv_write, a
+  // write that completes at once still ends in libuv's drain step, which re-registers the
+  // socket with epoll: one epoll_ctl per write, two per relayed exchange. What the kernel does
+  // not take goes the usual way.
+  if (!done && !bytes.empty() && bytes.size() <= UINT32_MAX && !shutting_down_ &&
+      queued_bytes() == 0) {
+    uv_buf_t buf = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
+    int n = uv_try_write(uv_stream(), &buf, 1);
+    if (n > 0) {
+      bytes_written_ += static_cast<size_t>(n);
+      last_activity_ = loop_.now();
+      if (static_cast<size_t>(n) == bytes.size()) return;
+      bytes.erase(0, static_cast<size_t>(n));
+    }
+    // An error other than EAGAIN is met again by uv_write and reported as a failed write.
+  }
   auto* request = new WriteRequest{{}, this, std::move(bytes), 0, std::move(done)};
   request->size = request->owned.size();
   submit(request, request->owned.data(), request->owned.size());
