@@ -333,14 +333,19 @@ class CopyRun {
   int64_t now_rel() const { return mono_us() - start_us_; }
 
   // The spellings of the values are computed again only when a value changed (matcher.h).
+  // The pairs are views into values_, which frees a value's old text when it learns a new one:
+  // they are taken afresh each time, and compared with copies.
   MatchContext context() {
-    std::vector<ValuePair> pairs = values_.pairs();
-    bool same = spelled_ && pairs.size() == pairs_.size();
-    for (size_t i = 0; same && i < pairs.size(); ++i)
-      same = pairs[i].correlation == pairs_[i].correlation && pairs[i].live == pairs_[i].live;
+    pairs_ = values_.pairs();
+    bool same = spelled_ && pairs_.size() == spelled_for_.size();
+    for (size_t i = 0; same && i < pairs_.size(); ++i)
+      same = pairs_[i].correlation == spelled_for_[i].first &&
+             pairs_[i].live == spelled_for_[i].second;
     if (!same) {
-      pairs_ = std::move(pairs);
       spelled_ = spell_values(pairs_);
+      spelled_for_.clear();
+      for (const ValuePair& pair : pairs_)
+        spelled_for_.emplace_back(pair.correlation, std::string(pair.live));
     }
     return MatchContext{pairs_, &p_.noise, spelled_};
   }
@@ -872,6 +877,7 @@ class CopyRun {
   std::vector<Difference> http_diffs_, socket_diffs_;
   std::vector<ValuePair> pairs_;
   std::shared_ptr<const SpelledValues> spelled_;
+  std::vector<std::pair<size_t, std::string>> spelled_for_;  // correlation, live value
   std::map<std::string, std::vector<int64_t>> latencies_;
   SessionResult result_;
   LiveOutputs live_;
