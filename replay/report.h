@@ -36,7 +36,7 @@ struct Outcome {
 struct SessionResult {
   std::string recording;  // the recording's name, or "#<id>" when it has none
   store::Id recording_id = 0;
-  int copy = 0;  // 0 .. repeat-1
+  int copy = 0;                      // 0 .. repeat-1
   std::vector<std::string> clients;  // labels: "client 1 (alice)"
   int64_t duration_us = 0;
   std::vector<Outcome> timeline;  // in live order (things that never happened last)

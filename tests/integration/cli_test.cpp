@@ -4,8 +4,8 @@
 #include <sys/wait.h>
 
 #include <array>
-#include <initializer_list>
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 
 namespace {
