@@ -12,56 +12,13 @@
 
 #include <filesystem>
 
-#include "tests/integration/recording.h"
+#include "tests/integration/browser.h"
 
 using namespace wa::test;
 using nlohmann::json;
 namespace store = wa::store;
 
 namespace {
-
-// Headless Chromium with a fresh profile in `dir`, and the DevTools endpoint it reports.
-class Chromium {
- public:
-  explicit Chromium(const TempDir& dir) {
-    std::string profile = dir.file("chromium-profile");
-    process_ = std::make_unique<Process>(std::vector<std::string>{
-        "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--user-data-dir=" + profile, "--remote-debugging-port=0",
-        "about:blank"});
-    // Chromium writes "PORT\n/devtools/browser/ID" there, whole (a temporary file renamed).
-    std::string active = profile + "/DevToolsActivePort";
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    for (;;) {
-      std::string text = read_text(active);
-      size_t nl = text.find('\n');
-      if (nl != std::string::npos && nl + 1 < text.size()) {
-        std::string path = text.substr(nl + 1);
-        devtools_ = "ws://127.0.0.1:" + text.substr(0, nl) + path.substr(0, path.find('\n'));
-        break;
-      }
-      if (process_->exited() || std::chrono::steady_clock::now() > deadline) {
-        process_->stop();
-        throw std::runtime_error("chromium did not report its DevTools port\n" + process_->tail());
-      }
-      process_->wait_exit(50ms);
-    }
-  }
-  ~Chromium() { process_->stop(); }
-
-  const std::string& devtools() const { return devtools_; }
-  Process& process() { return *process_; }
-
- private:
-  std::unique_ptr<Process> process_;
-  std::string devtools_;
-};
-
-json parse_args(const store::SocketPacket& p) {
-  auto parsed = json::parse(p.args, nullptr, false);
-  return parsed.is_discarded() ? json() : parsed;
-}
 
 const json* line_of(const std::vector<json>& lines, const std::string& type) {
   for (const auto& line : lines) {
@@ -80,7 +37,7 @@ TEST_CASE("browser: a HAR built from Chromium's DevTools Network events imports 
   const std::vector<std::string> texts = {"first from devtools", "second from devtools"};
   std::string har = dir.file("chromium.har");
   {
-    Chromium browser(dir);
+    Chromium browser(dir.file("chromium-profile"));
     std::vector<std::string> argv = {"node",         repo_path("tests/integration/browser_har.js"),
                                      "--devtools",   browser.devtools(),
                                      "--url",        app.origin(),

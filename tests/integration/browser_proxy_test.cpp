@@ -12,62 +12,13 @@
 
 #include <filesystem>
 
-#include "tests/integration/recording.h"
+#include "tests/integration/browser.h"
 
 using namespace wa::test;
 using nlohmann::json;
 namespace store = wa::store;
 
 namespace {
-
-// Headless Chromium with a fresh profile, and the DevTools endpoint it reports.
-class Chromium {
- public:
-  Chromium(const TempDir& dir, std::vector<std::string> extra) {
-    std::string profile = dir.file("chromium-profile");
-    std::vector<std::string> argv = {"chromium",
-                                     "--headless",
-                                     "--no-sandbox",
-                                     "--disable-gpu",
-                                     "--disable-quic",
-                                     "--no-first-run",
-                                     "--disable-background-networking",
-                                     "--disable-component-update",
-                                     "--disable-sync",
-                                     "--user-data-dir=" + profile,
-                                     "--remote-debugging-port=0"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.push_back("about:blank");
-    process_ = std::make_unique<Process>(argv);
-    // Chromium writes the port it bound, and the browser target's path, to this file.
-    std::string active = profile + "/DevToolsActivePort";
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    for (;;) {
-      // Written whole (to a temporary file, then renamed): "PORT\n/devtools/browser/ID".
-      std::string text = read_text(active);
-      size_t nl = text.find('\n');
-      if (nl != std::string::npos && nl + 1 < text.size()) {
-        std::string path = text.substr(nl + 1);
-        path = path.substr(0, path.find('\n'));
-        devtools_ = "ws://127.0.0.1:" + text.substr(0, nl) + path;
-        break;
-      }
-      if (process_->exited() || std::chrono::steady_clock::now() > deadline) {
-        process_->stop();
-        throw std::runtime_error("chromium did not report its DevTools port\n" + process_->tail());
-      }
-      process_->wait_exit(50ms);
-    }
-  }
-  ~Chromium() { process_->stop(); }
-
-  const std::string& devtools() const { return devtools_; }
-  Process& process() { return *process_; }
-
- private:
-  std::unique_ptr<Process> process_;
-  std::string devtools_;
-};
 
 struct Drive {
   int exit_code = -1;
@@ -93,11 +44,6 @@ Drive drive(Chromium& browser, const std::string& url, const std::string& user,
   // Browser.close ends the browser; its exit is awaited so that the proxy sees every close.
   browser.process().wait_exit(10s);
   return d;
-}
-
-json parse_args(const store::SocketPacket& p) {
-  auto parsed = json::parse(p.args, nullptr, false);
-  return parsed.is_discarded() ? json() : parsed;
 }
 
 // What every browser run must have left in the capture for `origin` (the URL the browser
@@ -202,22 +148,6 @@ void check_drive(const Drive& d, const std::string& user, const std::string& tex
   (void)text;
 }
 
-// The value `workalready ca` prints for Chromium's --ignore-certificate-errors-spki-list.
-std::string spki_of(const std::string& ca_dir) {
-  CommandRun run = run_command({WA_EXE, "ca", "--ca-dir", ca_dir});
-  INFO(run.out << run.err);
-  REQUIRE(run.exit_code == 0);
-  const std::string flag = "--ignore-certificate-errors-spki-list=";
-  size_t at = run.out.find(flag);
-  REQUIRE(at != std::string::npos);
-  at += flag.size();
-  size_t end = run.out.find_first_not_of(
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", at);
-  std::string spki = run.out.substr(at, end - at);
-  CHECK(spki.size() == 44);  // base64 of 32 bytes
-  return spki;
-}
-
 }  // namespace
 
 TEST_CASE("browser: Chromium through the forward proxy over plain HTTP") {
@@ -225,7 +155,8 @@ TEST_CASE("browser: Chromium through the forward proxy over plain HTTP") {
   App app({.kind = AppKind::express_v4});
   std::string db = dir.file("capture.sqlite");
   RecordingProxy proxy(db, {"--ca-dir", dir.file("ca")});
-  Chromium browser(dir, {"--proxy-server=" + proxy.origin(), "--proxy-bypass-list=<-loopback>"});
+  Chromium browser(dir.file("chromium-profile"),
+                   {"--proxy-server=" + proxy.origin(), "--proxy-bypass-list=<-loopback>"});
 
   Drive d = drive(browser, app.origin(), "alice", "hello over http");
   INFO(proxy.process().tail(4000));
@@ -244,8 +175,9 @@ TEST_CASE("browser: Chromium through the forward proxy to an HTTPS app, trusting
   std::string spki = spki_of(ca_dir);
   std::string db = dir.file("capture.sqlite");
   RecordingProxy proxy(db, {"--ca-dir", ca_dir}, {{"SSL_CERT_FILE", pki.ca_cert}});
-  Chromium browser(dir, {"--proxy-server=" + proxy.origin(), "--proxy-bypass-list=<-loopback>",
-                         "--ignore-certificate-errors-spki-list=" + spki});
+  Chromium browser(dir.file("chromium-profile"),
+                   {"--proxy-server=" + proxy.origin(), "--proxy-bypass-list=<-loopback>",
+                    "--ignore-certificate-errors-spki-list=" + spki});
 
   Drive d = drive(browser, app.origin(), "bob", "hello over https");
   INFO(proxy.process().tail(4000));
@@ -266,7 +198,7 @@ TEST_CASE("browser: Chromium through the reverse proxy") {
   App app({.kind = AppKind::express_v4});
   std::string db = dir.file("capture.sqlite");
   RecordingProxy proxy(db, {"--upstream", app.origin()});
-  Chromium browser(dir, {});
+  Chromium browser(dir.file("chromium-profile"), {});
 
   Drive d = drive(browser, proxy.origin(), "carol", "hello in reverse");
   INFO(proxy.process().tail(4000));

@@ -27,63 +27,13 @@
 
 #include <set>
 
-#include "tests/integration/recording.h"
+#include "tests/integration/browser.h"
 
 using namespace wa::test;
 using nlohmann::json;
 namespace store = wa::store;
 
 namespace {
-
-// Headless Chromium with a fresh profile of its own, and the DevTools endpoint it reports.
-class Chromium {
- public:
-  Chromium(const std::string& profile, std::vector<std::string> extra) {
-    std::vector<std::string> argv = {"chromium",
-                                     "--headless",
-                                     "--no-sandbox",
-                                     "--disable-gpu",
-                                     "--disable-quic",
-                                     "--no-first-run",
-                                     "--disable-background-networking",
-                                     "--disable-component-update",
-                                     "--disable-sync",
-                                     "--user-data-dir=" + profile,
-                                     "--remote-debugging-port=0"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.push_back("about:blank");
-    process_ = std::make_unique<Process>(argv);
-    // Chromium writes the port it bound and the browser target's path to this file, whole
-    // (a temporary file renamed): "PORT\n/devtools/browser/ID".
-    std::string active = profile + "/DevToolsActivePort";
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    for (;;) {
-      std::string text = read_text(active);
-      size_t nl = text.find('\n');
-      if (nl != std::string::npos && nl + 1 < text.size()) {
-        std::string path = text.substr(nl + 1);
-        path = path.substr(0, path.find('\n'));
-        devtools_ = "ws://127.0.0.1:" + text.substr(0, nl) + path;
-        break;
-      }
-      if (process_->exited() || std::chrono::steady_clock::now() > deadline) {
-        process_->stop();
-        throw std::runtime_error("chromium did not report its DevTools port\n" + process_->tail());
-      }
-      process_->wait_exit(50ms);
-    }
-  }
-  ~Chromium() { process_->stop(); }
-  Chromium(const Chromium&) = delete;
-  Chromium& operator=(const Chromium&) = delete;
-
-  const std::string& devtools() const { return devtools_; }
-  Process& process() { return *process_; }
-
- private:
-  std::unique_ptr<Process> process_;
-  std::string devtools_;
-};
 
 // Chromium sending everything, loopback included, through the recording proxy.
 std::vector<std::string> through(const RecordingProxy& proxy) {
@@ -232,11 +182,6 @@ void check_skipped(const ReplayRun& run, const store::RecordingData& data,
   CHECK(foreign >= 1);
 }
 
-json parse_args(const store::SocketPacket& p) {
-  auto parsed = json::parse(p.args, nullptr, false);
-  return parsed.is_discarded() ? json() : parsed;
-}
-
 // The Socket.IO session whose server welcomed `user`.
 std::optional<store::Id> session_of(const store::RecordingData& data, const std::string& user) {
   for (const auto& p : data.packets) {
@@ -265,21 +210,6 @@ struct Recorded {
   std::string origin;  // the app's origin the browser used
   store::RecordingData data;
 };
-
-// The value `workalready ca` prints for Chromium's --ignore-certificate-errors-spki-list: the
-// hash of the local CA's key, which makes Chromium accept the certificates the proxy mints.
-std::string spki_of(const std::string& ca_dir) {
-  CommandRun run = run_command({WA_EXE, "ca", "--ca-dir", ca_dir});
-  INFO(run.out << run.err);
-  REQUIRE(run.exit_code == 0);
-  const std::string flag = "--ignore-certificate-errors-spki-list=";
-  size_t at = run.out.find(flag);
-  REQUIRE(at != std::string::npos);
-  at += flag.size();
-  size_t end = run.out.find_first_not_of(
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", at);
-  return run.out.substr(at, end - at);
-}
 
 // With `pki`, the app serves HTTPS with the test CA's leaf: the proxy verifies it through
 // SSL_CERT_FILE, and Chromium trusts the proxy's CA by its SPKI hash.
