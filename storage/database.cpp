@@ -216,18 +216,25 @@ Result<void> configure(Database& db, Access access) {
   sqlite3_db_config(db.handle(), SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
   if (access == Access::write) {
     // Page size: recorded bodies are large (tens of KiB is common, --max-body is 4 MiB), and
-    // SQLite writes every page with its own system call, twice (to the WAL, then to the file
-    // at checkpoint): with 4 KiB pages a 64 KiB body cost ~34 writes, whose kernel time was
-    // most of the proxy's CPU per request. 16 KiB pages cut that by four; larger ones waste
-    // space (a 64 KiB body and its row take two 64 KiB pages). It only takes effect on a new
-    // file, before WAL mode is set (sqlite.org/pragma.html#pragma_page_size); an existing file
-    // keeps its own.
-    if (auto r = db.exec("PRAGMA page_size=16384"); !r) return r;
-    // The page cache must hold a whole batch (about 50 ms of traffic): with the default 2 MB,
-    // a batch of large bodies spilled pages to the WAL mid-transaction, and the commit then
-    // read them back to rewrite their checksums. Memory is only taken as batches need it.
+    // SQLite writes every page with its own system call: with 4 KiB pages a 64 KiB body cost
+    // 17 writes, whose kernel time was most of the proxy's CPU per request. 32 KiB pages
+    // measured best (bench/README.md): 64 KiB ones cost small rows more (every commit rewrites
+    // whole pages), 16 KiB ones cost large bodies more. It only takes effect on a new file
+    // (sqlite.org/pragma.html#pragma_page_size); an existing file keeps its own.
+    if (auto r = db.exec("PRAGMA page_size=32768"); !r) return r;
+    // The page cache must hold a whole transaction (writer.cpp ends one at 24 MB), or SQLite
+    // spills pages to the file mid-transaction and writes them again. Memory is only taken as
+    // transactions need it.
     if (auto r = db.exec("PRAGMA cache_size=-32768"); !r) return r;
-    if (auto r = db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !r) return r;
+    // A rollback journal rather than WAL: a recording only appends, so the journal holds just
+    // the few pages a commit changes in place, and a body is written once, into the file. In
+    // WAL mode every page was written to the WAL, read back and written again at checkpoint,
+    // which cost the recorder a third of its CPU at 64 KiB per request. With synchronous=NORMAL
+    // a committed transaction survives the recorder being killed, and the file stays sound
+    // across a power loss (sqlite.org/pragma.html#pragma_synchronous). Readers open the file
+    // read-write when they can, so that the first of them after a kill rolls back the
+    // transaction that was cut short (sqlite.org/lockingv3.html, "hot journals").
+    if (auto r = db.exec("PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=NORMAL;"); !r) return r;
   }
   return {};
 }

@@ -82,7 +82,7 @@ class Database {
 enum class Access {
   read,   // the file must exist and be a capture file; it is never changed: an older schema is
           // migrated in a private temporary copy
-  write,  // created (0600, parent folders too) when missing; WAL, synchronous=NORMAL
+  write,  // created (0600, parent folders too) when missing; rollback journal, synchronous=NORMAL
 };
 
 // Opens `path` as a capture file. Refuses, with one line naming the file: a missing file (for

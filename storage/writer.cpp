@@ -49,6 +49,10 @@ std::size_t event_bytes(const CaptureEvent& event) {
 // (the proxy's p99 latency was that wait).
 constexpr std::size_t kChunk = 512;
 constexpr std::size_t kChunkBytes = 1u << 20;
+// A transaction ends at the commit interval, or sooner once it has written this much: what it
+// changed must fit in SQLite's page cache (32 MB, database.cpp), or SQLite spills pages to the
+// file mid-transaction and writes them again at commit.
+constexpr std::size_t kTransactionBytes = 24u << 20;
 
 Result<Id> max_id(Database& db, const char* table) {
   std::string sql = std::string("SELECT coalesce(max(id), 0) FROM ") + table;
@@ -105,6 +109,7 @@ CaptureWriter::CaptureWriter(std::string path, Database db, int lock_fd, Recordi
     : path_(std::move(path)),
       db_(std::move(db)),
       lock_fd_(lock_fd),
+      write_behind_(lock_fd),
       recording_(std::move(recording)),
       options_(options) {}
 
@@ -267,7 +272,7 @@ void CaptureWriter::run() {
     }
     auto deadline = std::chrono::steady_clock::now() + options_.commit_interval;
     std::uint64_t written = 0, rejected = 0;
-    std::size_t written_bytes = 0;
+    std::size_t written_bytes = 0, transaction_bytes = 0;
     std::string last_error;
     for (;;) {
       {
@@ -304,6 +309,7 @@ void CaptureWriter::run() {
         }
         written_bytes += q.bytes;
       }
+      transaction_bytes += written_bytes;
       std::size_t count = batch.size();
       batch.clear();  // frees the payloads before the budget is given back
       {
@@ -313,13 +319,15 @@ void CaptureWriter::run() {
         written_bytes = 0;
       }
       has_space_.notify_all();
-      if (std::chrono::steady_clock::now() >= deadline) break;
+      if (transaction_bytes >= kTransactionBytes || std::chrono::steady_clock::now() >= deadline)
+        break;
     }
     if (auto r = db_.exec("COMMIT"); !r) {
       (void)db_.exec("ROLLBACK");
       fatal(r.error());
       return;
     }
+    write_behind_.after_commit();
     {
       std::lock_guard lock(mutex_);
       stats_.committed += written;

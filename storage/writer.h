@@ -1,17 +1,18 @@
 // The capture writer: the recording proxy's event loop pushes capture events; a thread of the
 // writer's own writes them to the capture file in batches, one transaction per batch, with
-// prepared statements, WAL and synchronous=NORMAL.
+// prepared statements, a rollback journal and synchronous=NORMAL (database.cpp says why).
 //
 // Guarantees:
 // - Nothing pushed stays uncommitted for more than about `commit_interval` (50 ms) plus the
-//   time to write the batch it is in, as long as the disk keeps up. A committed transaction in
-//   WAL mode survives the recording process being killed (SQLite: "WAL mode with
-//   synchronous=NORMAL is durable across application crashes"; only power loss may lose the
-//   last transactions).
+//   time to write the batch it is in, as long as the disk keeps up. A committed transaction
+//   survives the recording process being killed: its journal is rolled back by whoever opens
+//   the file next, and the file stays sound across a power loss (synchronous=NORMAL syncs the
+//   journal before the file is changed).
 // - The queue is bounded (events and bytes): push() blocks while it is full, try_push() says
 //   so, and the caller stops reading from its sockets. Memory never grows with a slow disk.
 // - One writer per capture file at a time (an exclusive flock on the file), so that the ids it
-//   hands out are the rows' ids. Readers (`workalready ls`) may read while it writes.
+//   hands out are the rows' ids. Readers (`workalready ls`) may read while it writes (a commit
+//   waits for the reads in progress).
 //
 // Ids: new_*_id() hand out ids synchronously, in increasing order, starting after the largest
 // id in the file; they become the rows' primary keys. An event pushed with id 0 is given the
@@ -32,6 +33,7 @@
 #include "protocol/result.h"
 #include "storage/database.h"
 #include "storage/model.h"
+#include "storage/write_behind.h"
 
 namespace wa::store {
 
@@ -106,6 +108,7 @@ class CaptureWriter {
   const std::string path_;
   Database db_;
   int lock_fd_;
+  WriteBehind write_behind_;  // used by the thread only
   Recording recording_;
   const WriterOptions options_;
 
