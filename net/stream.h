@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,19 @@ class Stream : public Closable {
   // Queues bytes the caller keeps alive until `done` runs or is destroyed unrun (the stream
   // holds no copy). Capturing the owner of the bytes in `done` is the simple way to do that.
   virtual void write_ref(std::string_view bytes, WriteCallback done = {}) = 0;
+  // Queues a copy of `parts`, one after the other (a head and a body, a chunk and its framing).
+  // A stream may hand them to the kernel at once and copy only what it did not take; this one
+  // copies them all.
+  virtual void write_copy(std::initializer_list<std::string_view> parts) {
+    std::string bytes;
+    size_t size = 0;
+    for (std::string_view part : parts)
+      size += part.size();
+    bytes.reserve(size);
+    for (std::string_view part : parts)
+      bytes.append(part);
+    write(std::move(bytes));
+  }
   // Half-closes the sending side once everything queued has been written; `done` runs then.
   virtual void shutdown(WriteCallback done = {}) = 0;
   // Bytes accepted by write() and not yet handed to the kernel.

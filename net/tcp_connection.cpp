@@ -110,6 +110,42 @@ void TcpConnection::write(std::string bytes, WriteCallback done) {
   submit(request, request->owned.data(), request->owned.size());
 }
 
+void TcpConnection::write_copy(std::initializer_list<std::string_view> parts) {
+  if (closing_ || failed_) return;
+  size_t total = 0;
+  for (std::string_view part : parts)
+    total += part.size();
+  if (total == 0) return;
+  size_t taken = 0;
+  constexpr size_t kMaxParts = 8;
+  if (!shutting_down_ && queued_bytes() == 0 && parts.size() <= kMaxParts && total <= UINT32_MAX) {
+    uv_buf_t bufs[kMaxParts];
+    unsigned count = 0;
+    for (std::string_view part : parts) {
+      if (!part.empty())
+        bufs[count++] = uv_buf_init(const_cast<char*>(part.data()), unsigned(part.size()));
+    }
+    int n = uv_try_write(uv_stream(), bufs, count);
+    if (n > 0) {
+      taken = static_cast<size_t>(n);
+      bytes_written_ += taken;
+      last_activity_ = loop_.now();
+      if (taken == total) return;
+    }
+  }
+  // The rest, copied, the usual way.
+  std::string rest;
+  rest.reserve(total - taken);
+  for (std::string_view part : parts) {
+    size_t skip = std::min(taken, part.size());
+    taken -= skip;
+    rest.append(part.substr(skip));
+  }
+  auto* request = new WriteRequest{{}, this, std::move(rest), 0, {}};
+  request->size = request->owned.size();
+  submit(request, request->owned.data(), request->owned.size());
+}
+
 void TcpConnection::write_ref(std::string_view bytes, WriteCallback done) {
   if (closing_ || failed_) return;
   auto* request = new WriteRequest{{}, this, {}, bytes.size(), std::move(done)};

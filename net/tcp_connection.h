@@ -26,6 +26,8 @@ class TcpConnection final : public Stream {
   void resume() override;
   void write(std::string bytes, WriteCallback done = {}) override;
   void write_ref(std::string_view bytes, WriteCallback done = {}) override;
+  // With nothing queued, one writev: only what the kernel does not take is copied.
+  void write_copy(std::initializer_list<std::string_view> parts) override;
   void shutdown(WriteCallback done = {}) override;
   // libuv's own count (uv_stream_get_write_queue_size): bytes not yet accepted by the kernel.
   size_t queued_bytes() const override;

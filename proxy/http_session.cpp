@@ -403,6 +403,20 @@ void HttpSession::write_client(std::string bytes) {
   set_client_idle(true);
 }
 
+void HttpSession::write_client_body(std::string_view framing, std::string_view bytes,
+                                    std::string_view end) {
+  if (!client_) return;
+  std::string head = x_ ? std::exchange(x_->head_out, {}) : std::string();
+  size_t size = head.size() + framing.size() + bytes.size() + end.size();
+  if (client_->queued_bytes() + size <= kHighWater) {
+    return client_->write_copy({head, framing, bytes, end});
+  }
+  std::string out;
+  out.reserve(size);
+  out.append(head).append(framing).append(bytes).append(end);
+  write_client(std::move(out));
+}
+
 // ---- Upstream side --------------------------------------------------------------------------
 
 void HttpSession::on_upstream_data(std::string_view bytes) {
@@ -502,15 +516,9 @@ void HttpSession::on_response_body(std::string_view bytes) {
   Exchange& x = *x_;
   x.record.response_body.append(bytes);
   x.response_bytes += bytes.size();
-  std::string out = std::move(x.head_out);
-  x.head_out.clear();
-  out.reserve(out.size() + bytes.size() + 12);
-  if (x.response_chunked) {
-    http::append_chunk(out, bytes);
-  } else {
-    out.append(bytes);
-  }
-  write_client(std::move(out));
+  if (!x.response_chunked) return write_client_body({}, bytes, {});
+  if (bytes.empty()) return write_client({});  // a chunk of size zero would end the body
+  write_client_body(http::chunk_header(bytes.size()), bytes, http::kCrlf);
 }
 
 void HttpSession::on_response_trailers(http::Headers& trailers) {

@@ -80,6 +80,9 @@ class HttpSession final : public Session, private http::Sink {
   void on_upstream_error(const net::Error& error);
   void write_upstream(std::string bytes);
   void write_client(std::string bytes);
+  // The same for bytes the caller does not own (a body as it was read): no copy is made of
+  // what the kernel takes at once.
+  void write_client_body(std::string_view framing, std::string_view bytes, std::string_view end);
 
   // Response side (called by ResponseSink).
   http::Flow on_response_head(http::Head& head);

@@ -337,3 +337,40 @@ TEST_CASE("TCP: a handler installed after the peer's FIN still hears of the end"
   pair.client.reset();
   CHECK(loop.close() == 0);
 }
+
+TEST_CASE("TCP: write_copy sends its parts in order and keeps a copy of what the kernel left") {
+  Loop loop;
+  Pair pair(loop);
+  TcpConnection& writer = *pair.accepted;
+  writer.start({.on_error = [](const Error& e) { FAIL(e.why); }});
+  constexpr size_t kBig = 6u << 20;  // more than a socket buffer takes at once
+  std::string head = "HEAD\r\n", body = pattern(0, kBig), tail = "\r\n", small = "small";
+
+  // Small: the kernel takes it all, nothing is queued.
+  writer.write_copy({small, {}, tail});
+  CHECK(writer.queued_bytes() == 0);
+  // Large: part goes now, the rest is queued as a copy; the caller's bytes may change at once.
+  writer.write_copy({head, body, tail});
+  CHECK(writer.queued_bytes() > 0);
+  CHECK(writer.queued_bytes() < head.size() + kBig + tail.size());
+  std::fill(body.begin(), body.end(), '!');
+  head.assign("XXXXXX");
+  writer.shutdown();
+
+  std::string received;
+  bool ended = false;
+  TcpConnection& reader = *pair.client;
+  reader.start({.on_data = [&](std::string_view bytes) { received.append(bytes); },
+                .on_end = [&] { ended = true; },
+                .on_error = [](const Error& e) { FAIL(e.why); }});
+  CHECK(run_until(
+      loop, [&] { return ended; }, 30000));
+  REQUIRE(received.size() == 5 + 2 + 6 + kBig + 2);
+  CHECK(received.substr(0, 13) == "small\r\nHEAD\r\n");
+  CHECK(received.compare(13, kBig, pattern(0, kBig)) == 0);
+  CHECK(received.substr(13 + kBig) == "\r\n");
+  CHECK(writer.bytes_written() == received.size());
+  pair.client.reset();
+  pair.accepted.reset();
+  CHECK(loop.close() == 0);
+}
