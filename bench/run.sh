@@ -17,6 +17,8 @@
 #   WA_BENCH_DOWNLOAD_MIB size of the relayed download (default 1024)
 #   WA_BENCH_ROUNDS       rounds of the relay benchmarks; the best of each target is shown (2)
 #   WA_BENCH_SKIP_BUILD=1 use the binaries already in the build folder
+#   WA_BENCH_TARGETS      the relay targets measured (default: all of
+#                         "direct nginx mitmdump norecord workalready")
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -200,7 +202,8 @@ PROXY_LOG=
 start_proxy() {
   local kind=$1 upstream=$2 conf
   PROXY_LOG=$WORK/$kind-$upstream.log
-  rm -f "$WORK/capture.sqlite" "$WORK/capture.sqlite-wal" "$WORK/capture.sqlite-shm" \
+  rm -f "$WORK/capture.sqlite" "$WORK/capture.sqlite-journal" "$WORK/capture.sqlite-wal" \
+    "$WORK/capture.sqlite-shm" \
     "$WORK/mitm.flows"
   case $kind in
   nginx)
@@ -233,10 +236,14 @@ start_proxy() {
       --mode "reverse:http://127.0.0.1:$upstream" --listen-host 127.0.0.1 \
       --listen-port "$PROXY_PORT" -w "$WORK/mitm.flows" >"$PROXY_LOG" 2>&1 &
     ;;
-  workalready)
+  workalready | norecord)
+    # norecord: the same proxy relaying without recording (every host excluded), to tell
+    # what the relay costs from what recording adds.
+    local exclude=()
+    [ "$kind" = norecord ] && exclude=(--exclude '*')
     taskset -c "$PROXY_CPUS" "$WA" record --quiet --listen "127.0.0.1:$PROXY_PORT" \
       --upstream "http://127.0.0.1:$upstream" --db "$WORK/capture.sqlite" --name bench \
-      >"$PROXY_LOG" 2>&1 &
+      "${exclude[@]}" >"$PROXY_LOG" 2>&1 &
     ;;
   esac
   PROXY_PID=$!
@@ -250,7 +257,7 @@ start_proxy() {
 stop_proxy() {
   [ -n "$PROXY_PID" ] || return 0
   case $1 in
-  workalready) stop_pid "$PROXY_PID" INT ;;
+  workalready | norecord) stop_pid "$PROXY_PID" INT ;;
   *) stop_pid "$PROXY_PID" TERM ;;
   esac
   PROXY_PID=
@@ -306,8 +313,14 @@ better() {
 }
 # Rounds alternate the order of the targets, so that a change in the machine's background load
 # during the run does not always favour the same one.
+TARGETS=${WA_BENCH_TARGETS:-direct nginx mitmdump norecord workalready}
 round_order() {
-  if [ $(($1 % 2)) -eq 1 ]; then echo direct nginx mitmdump workalready; else echo workalready mitmdump nginx direct; fi
+  local kinds=(direct nginx mitmdump norecord workalready) kind chosen=()
+  [ $(($1 % 2)) -eq 0 ] && kinds=(workalready norecord mitmdump nginx direct)
+  for kind in "${kinds[@]}"; do
+    [[ " $TARGETS " == *" $kind "* ]] && chosen+=("$kind")
+  done
+  echo "${chosen[@]}"
 }
 http_bench() {
   local size path kind port before after round requests rps p50 p99 errors cpu p50_1 p99_1
@@ -362,7 +375,7 @@ http_table() {
     echo
     printf '%-6s %-12s %7s %5s %6s %6s %8s %5s %5s | %6s %6s %5s %8s %5s  %s\n' "$size" target \
       req/s x p50us p99us CPUus/req x wait% 1c-p50 1c-p99 x 1c-CPUus x recorded
-    for kind in direct nginx mitmdump workalready; do
+    for kind in direct nginx mitmdump norecord workalready; do
       cpu=${R[$kind,$size,cpu]:--}
       cpu_1=${R[$kind,$size,cpu_1]:--}
       if [ "$kind" = direct ]; then cpu=-; cpu_1=-; fi
@@ -426,7 +439,7 @@ ws_table() {
   echo
   echo "WebSocket ping-pong relay: $WS_CONNECTIONS connections, ${DURATION}s, best of $ROUNDS rounds, 42[\"ping\",{\"n\":N}] echoed (Engine.IO v4 over /socket.io/)"
   printf '%-12s %9s %6s %8s %8s %10s %6s %6s  %s\n' target rt/s x p50us p99us CPUus/rt x wait% recorded
-  for kind in direct nginx mitmdump workalready; do
+  for kind in direct nginx mitmdump norecord workalready; do
     local cpu=${R[$kind,ws,cpu]:--} wait=${R[$kind,ws,wait]:--}
     if [ "$kind" = direct ]; then cpu=-; wait=-; fi
     printf '%-12s %9s %6s %8s %8s %10s %6s %6s  %s\n' "$kind" "${R[$kind,ws,rps]:--}" \
