@@ -56,7 +56,10 @@ TEST_CASE("write-behind drops what earlier commits wrote from the page cache, no
   // A file that already holds something: that part is left alone.
   const std::size_t kHead = 256 * 1024, kCommit = 2 * 1024 * 1024;
   REQUIRE(::write(fd, block_of(0, kHead).data(), kHead) == static_cast<ssize_t>(kHead));
-  WriteBehind behind(fd);
+  // The capture writer hands it a read-only descriptor (its lock's): that must be enough.
+  int lock_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(lock_fd >= 0);
+  WriteBehind behind(lock_fd);
   for (int i = 1; i <= 4; ++i) {
     std::string block = block_of(i, kCommit);
     REQUIRE(::write(fd, block.data(), block.size()) == static_cast<ssize_t>(block.size()));
@@ -80,5 +83,6 @@ TEST_CASE("write-behind drops what earlier commits wrote from the page cache, no
     REQUIRE(::pread(fd, back.data(), size, at) == static_cast<ssize_t>(size));
     CHECK(back == block_of(i, size));
   }
+  ::close(lock_fd);
   ::close(fd);
 }
