@@ -13,19 +13,22 @@ namespace {
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
+  size_t plain = 0;  // start of the run of characters copied as they are
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto u = static_cast<unsigned char>(s[i]);
+    if (u >= 0x20 && u != '"' && u != '\\') continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
+    if (u < 0x20) {
       out += "\\u00";
       out += kHex[u >> 4];
       out += kHex[u & 0xf];
     } else {
-      out += c;
+      out += '\\';
+      out += s[i];
     }
   }
+  out.append(s.data() + plain, s.size() - plain);
   out += '"';
 }
 

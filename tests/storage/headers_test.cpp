@@ -20,6 +20,18 @@ TEST_CASE("headers encode as ordered JSON pairs and decode back") {
   CHECK(decode_headers("[]")->empty());
 }
 
+TEST_CASE("every ASCII byte, escaped or not, at either end or in a run, decodes back") {
+  std::string all;
+  for (int c = 0; c < 0x80; ++c)
+    all.push_back(static_cast<char>(c));
+  Headers h = {{"\"lead", all + "caf\xc3\xa9"}, {"trail\\", "\x01"}, {"", ""}};
+  std::string json = encode_headers(h);
+  CHECK(json.find(R"(["\"lead","\u0000\u0001)") == 1);
+  auto back = decode_headers(json);
+  REQUIRE(back.ok());
+  CHECK(*back == h);
+}
+
 TEST_CASE("non-UTF-8 pairs are stored as base64 and decode back") {
   Headers h = {{"Content-Disposition", std::string("attachment; filename=caf\xe9", 25)},
                {"X-Ok", "h\xc3\xa9llo"}};
