@@ -225,6 +225,9 @@ Result<void> CaptureWriter::close(std::optional<Micros> ended_us) {
       recording_.ended_us = ended_us;
     }
   }
+  // journal_mode=TRUNCATE keeps an empty journal file between transactions; leaving it for
+  // DELETE removes it, so that a finished capture is one file again.
+  if (!failure_) (void)db_.exec("PRAGMA journal_mode=DELETE");
   closed_ = true;
   progressed_.notify_all();
   return failure_ ? Result<void>(*failure_) : Result<void>();

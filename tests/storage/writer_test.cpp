@@ -194,6 +194,10 @@ TEST_CASE("capture files and their journal are created 0600") {
   REQUIRE(::stat((path + "-journal").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   CHECK_FALSE(std::filesystem::exists(path + "-wal"));
+  // Closed, the capture is one file again.
+  REQUIRE((*w)->close(kT0).ok());
+  CHECK_FALSE(std::filesystem::exists(path + "-journal"));
+  CHECK(std::filesystem::exists(path));
 }
 
 TEST_CASE("ids continue after the largest id in the file, across recordings") {
