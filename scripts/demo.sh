@@ -46,7 +46,7 @@ wait_for "$work/app.log" '^LISTENING'
 app_port=$(awk '/^LISTENING/ {print $2; exit}' "$work/app.log")
 
 echo "== recording through workalready (reverse proxy in front of 127.0.0.1:$app_port)"
-rm -f "$db" "$db-wal" "$db-shm"
+rm -f "$db" "$db-journal" "$db-wal" "$db-shm"
 "$exe" record --listen 127.0.0.1:0 --upstream "http://127.0.0.1:$app_port" --db "$db" \
   --name demo >"$work/record.log" 2>&1 &
 record_pid=$!
