@@ -5,9 +5,9 @@
 // Guarantees:
 // - Nothing pushed stays uncommitted for more than about `commit_interval` (50 ms) plus the
 //   time to write the batch it is in, as long as the disk keeps up. A committed transaction
-//   survives the recording process being killed: its journal is rolled back by whoever opens
-//   the file next, and the file stays sound across a power loss (synchronous=NORMAL syncs the
-//   journal before the file is changed).
+//   survives the recording process being killed (the transaction it cut short is rolled back
+//   by whoever opens the file next), and the file stays sound across a power loss
+//   (synchronous=NORMAL syncs the journal before the file is changed).
 // - The queue is bounded (events and bytes): push() blocks while it is full, try_push() says
 //   so, and the caller stops reading from its sockets. Memory never grows with a slow disk.
 // - One writer per capture file at a time (an exclusive flock on the file), so that the ids it
