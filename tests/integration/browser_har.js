@@ -15,7 +15,7 @@
 //        --user NAME --text TEXT [--text TEXT...] --har FILE [--timeout-ms N]
 
 const fs = require('fs');
-const {DevTools} = require('./devtools');
+const {DevTools, print, fail, openTab, signIn, untilWebSocket, finish} = require('./devtools');
 
 function parseArgs(argv) {
   const args = {devtools: null, url: null, user: 'alice', texts: [], har: null, timeoutMs: 60000};
@@ -41,13 +41,6 @@ function parseArgs(argv) {
   if (!args.devtools || !args.url || !args.har) fail('--devtools, --url and --har are required');
   if (args.texts.length === 0) args.texts.push('hello from chromium');
   return args;
-}
-
-function print(record) { process.stdout.write(JSON.stringify(record) + '\n'); }
-
-function fail(message) {
-  print({type: 'error', message});
-  process.exit(1);
 }
 
 // DevTools headers are an object; several values of one name are joined with "\n".
@@ -363,9 +356,8 @@ async function main() {
   const devtools = new DevTools(args.devtools);
   await devtools.opened;
 
-  const {targetId} = await devtools.send('Target.createTarget', {url: 'about:blank'});
-  const {sessionId} = await devtools.send('Target.attachToTarget', {targetId, flatten: true});
-  const page = (method, params) => devtools.send(method, params, sessionId);
+  const tab = await openTab(devtools);
+  const {sessionId, page, evaluate, until} = tab;
   const har = new HarBuilder();
   devtools.on((message) => {
     if (message.sessionId === sessionId && message.method &&
@@ -374,45 +366,9 @@ async function main() {
     }
   });
   await page('Network.enable', {maxPostDataSize: 65536});
-  await page('Page.enable');
-  await page('Runtime.enable');
 
-  const evaluate = async (expression) => {
-    const result =
-        await page('Runtime.evaluate', {expression, awaitPromise: true, returnByValue: true});
-    if (result.exceptionDetails) {
-      const detail = result.exceptionDetails.exception || result.exceptionDetails;
-      throw new Error(detail.description || detail.text || JSON.stringify(detail));
-    }
-    return result.result.value;
-  };
-  const until = (condition) => evaluate(`new Promise((resolve) => {
-      const check = () => { if (${condition}) resolve(true); else setTimeout(check, 20); };
-      check();
-    })`);
-
-  let loaded = devtools.next('Page.loadEventFired', sessionId);
-  const navigation = await page('Page.navigate', {url: args.url + '/'});
-  if (navigation.errorText) fail(`navigation to ${args.url}/ failed: ${navigation.errorText}`);
-  await loaded;
-  await until(`document.getElementById('login-form') !== null`);
-  print({type: 'page', title: await evaluate('document.title')});
-
-  loaded = devtools.next('Page.loadEventFired', sessionId);
-  await evaluate(`(() => {
-      document.getElementById('username').value = ${JSON.stringify(args.user)};
-      document.getElementById('password').value = 'secret';
-      document.getElementById('login').click();
-      return true;
-    })()`);
-  await loaded;
-  await until(`typeof window.welcomed !== 'undefined'`);
-  print({type: 'login', location: await evaluate('location.href')});
-  await evaluate('window.connected');
-  print({type: 'welcome', args: [await evaluate('window.welcomed')]});
-
-  await until(`window.socket && window.socket.io && window.socket.io.engine &&
-               window.socket.io.engine.transport.name === 'websocket'`);
+  await signIn(tab, args.url, args.user);
+  await untilWebSocket(tab);
   print({type: 'upgrade', transport: 'websocket'});
 
   for (const text of args.texts) {
@@ -436,13 +392,7 @@ async function main() {
     frames: document.log.entries.reduce(
         (n, e) => n + (e._webSocketMessages ? e._webSocketMessages.length : 0), 0)
   });
-  print({type: 'done'});
-  try {
-    await devtools.send('Browser.close');
-  } catch (err) {
-    // The browser may close the connection before answering.
-  }
-  process.exit(0);
+  await finish(devtools);
 }
 
 main().catch((err) => fail(err && err.stack ? err.stack : String(err)));

@@ -143,6 +143,14 @@ void check_green(const ReplayRun& run) {
     CHECK(d.value("noise", false) == true);
 }
 
+// The welcome, the ack and the broadcast were expected, and every expected event came.
+void check_events_came(const ReplayRun& run) {
+  INFO(describe(run));
+  const json& session = run.report["sessions"][0];
+  CHECK(session.value("events_expected", 0) >= 3);
+  CHECK(session.value("events_matched", 0) == session.value("events_expected", -1));
+}
+
 // Whether a skipped line ("GET http://host/a (unmapped origin)") names this URL exactly.
 bool names_url(const json& line, const std::string& url) {
   if (!line.is_string()) return false;
@@ -276,11 +284,7 @@ TEST_CASE(
     ReplayRun run = replay(dir, rec.db, fresh.origin());
     check_green(run);
     check_skipped(run, rec.data, rec.origin);
-    INFO(describe(run));
-    // The welcome, the ack and the broadcast were expected and came.
-    const json& session = run.report["sessions"][0];
-    CHECK(session.value("events_expected", 0) >= 3);
-    CHECK(session.value("events_matched", 0) == session.value("events_expected", -1));
+    check_events_came(run);
   }
 
   // The server changed: its welcome carries a `role` more.
@@ -385,12 +389,7 @@ TEST_CASE(
   ReplayRun trusted = replay(dir, rec.db, fresh.origin(), {}, {{"SSL_CERT_FILE", pki.ca_cert}});
   check_green(trusted);
   check_skipped(trusted, rec.data, rec.origin);
-  {
-    INFO(describe(trusted));
-    const json& session = trusted.report["sessions"][0];
-    CHECK(session.value("events_expected", 0) >= 3);
-    CHECK(session.value("events_matched", 0) == session.value("events_expected", -1));
-  }
+  check_events_came(trusted);
 
   // Not trusted: the replay cannot start, and says why in one line.
   ReplayRun untrusted = replay(dir, rec.db, fresh.origin());

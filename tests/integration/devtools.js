@@ -1,7 +1,8 @@
 'use strict';
-// A Chrome DevTools protocol connection for the browser drivers (browser_drive.js,
-// browser_converse.js, browser_har.js): commands with ids, answered by id; events by name and
-// session (flattened target sessions).
+// What the browser drivers (browser_drive.js, browser_converse.js, browser_har.js) share: a
+// Chrome DevTools protocol connection (commands with ids, answered by id; events by name and
+// session, on flattened target sessions), a tab to drive, the test apps' sign-in, and the
+// lines they print.
 
 const WebSocket = require('ws');
 
@@ -52,4 +53,83 @@ class DevTools {
   }
 }
 
-module.exports = {DevTools};
+// One JSON object per line on stdout: the C++ tests look the steps up by their type.
+function print(record) { process.stdout.write(JSON.stringify(record) + '\n'); }
+
+// The last line: what went wrong. Exit status 1.
+function fail(message) {
+  print({type: 'error', message});
+  process.exit(1);
+}
+
+// A new tab on a session of its own, with Page and Runtime events on. `page(method, params)`
+// sends a command to it; `evaluate(expression)` evaluates in it, awaiting a promise, and
+// returns the value; `until(condition)` waits in the page until the expression holds, so that
+// a wait ends on the page's own state.
+async function openTab(devtools) {
+  const {targetId} = await devtools.send('Target.createTarget', {url: 'about:blank'});
+  const {sessionId} = await devtools.send('Target.attachToTarget', {targetId, flatten: true});
+  const page = (method, params) => devtools.send(method, params, sessionId);
+  await page('Page.enable');
+  await page('Runtime.enable');
+  const evaluate = async (expression) => {
+    const result =
+        await page('Runtime.evaluate', {expression, awaitPromise: true, returnByValue: true});
+    if (result.exceptionDetails) {
+      const detail = result.exceptionDetails.exception || result.exceptionDetails;
+      throw new Error(detail.description || detail.text || JSON.stringify(detail));
+    }
+    return result.result.value;
+  };
+  const until = (condition) => evaluate(`new Promise((resolve) => {
+      const check = () => { if (${condition}) resolve(true); else setTimeout(check, 20); };
+      check();
+    })`);
+  return {devtools, sessionId, page, evaluate, until};
+}
+
+// Opens the app at `url` and signs in as `user` with the login form, as a user would: a POST,
+// a redirect, the chat page, whose socket is welcomed. Prints `page`, `login` and `welcome`.
+// The page hooks (window.welcomed, window.connected, ...) are described in
+// tests/apps/common/chat.html.
+async function signIn(tab, url, user) {
+  const {devtools, sessionId, page, evaluate, until} = tab;
+  let loaded = devtools.next('Page.loadEventFired', sessionId);
+  const navigation = await page('Page.navigate', {url: url + '/'});
+  if (navigation.errorText) fail(`navigation to ${url}/ failed: ${navigation.errorText}`);
+  await loaded;
+  await until(`document.getElementById('login-form') !== null`);
+  print({type: 'page', title: await evaluate('document.title')});
+
+  loaded = devtools.next('Page.loadEventFired', sessionId);
+  await evaluate(`(() => {
+      document.getElementById('username').value = ${JSON.stringify(user)};
+      document.getElementById('password').value = 'secret';
+      document.getElementById('login').click();
+      return true;
+    })()`);
+  await loaded;
+  await until(`typeof window.welcomed !== 'undefined'`);
+  print({type: 'login', location: await evaluate('location.href')});
+  await evaluate('window.connected');
+  print({type: 'welcome', args: [await evaluate('window.welcomed')]});
+}
+
+// Waits until the Engine.IO transport has been upgraded to WebSocket.
+function untilWebSocket(tab) {
+  return tab.until(`window.socket && window.socket.io && window.socket.io.engine &&
+                    window.socket.io.engine.transport.name === 'websocket'`);
+}
+
+// Prints `done`, closes the browser and exits 0.
+async function finish(devtools) {
+  print({type: 'done'});
+  try {
+    await devtools.send('Browser.close');
+  } catch (err) {
+    // The browser may close the connection before answering.
+  }
+  process.exit(0);
+}
+
+module.exports = {DevTools, print, fail, openTab, signIn, untilWebSocket, finish};
