@@ -10,6 +10,17 @@
 namespace wa::proxy {
 namespace {
 
+std::string joined(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  size_t size = 0;
+  for (std::string_view part : parts)
+    size += part.size();
+  out.reserve(size);
+  for (std::string_view part : parts)
+    out.append(part);
+  return out;
+}
+
 store::Headers to_store(const http::Headers& headers) {
   store::Headers out;
   out.reserve(headers.size());
@@ -332,13 +343,9 @@ void HttpSession::send_request_head() {
 void HttpSession::on_body(std::string_view bytes) {
   Exchange& x = *x_;
   x.record.request_body.append(bytes);
-  if (x.request.chunked()) {
-    std::string chunk;
-    http::append_chunk(chunk, bytes);
-    write_upstream(std::move(chunk));
-  } else {
-    write_upstream(std::string(bytes));
-  }
+  if (!x.request.chunked()) return write_upstream_body({}, bytes, {});
+  if (bytes.empty()) return;  // a chunk of size zero would end the body
+  write_upstream_body(http::chunk_header(bytes.size()), bytes, http::kCrlf);
 }
 
 void HttpSession::on_trailers(http::Headers& trailers) {
@@ -383,6 +390,16 @@ void HttpSession::write_upstream(std::string bytes) {
   update_client_reading();
 }
 
+void HttpSession::write_upstream_body(std::string_view framing, std::string_view bytes,
+                                      std::string_view end) {
+  if (!x_ || !x_->upstream) return;
+  net::Stream& to = *x_->upstream->stream;
+  if (to.queued_bytes() + framing.size() + bytes.size() + end.size() <= kHighWater) {
+    return to.write_copy({framing, bytes, end});
+  }
+  write_upstream(joined({framing, bytes, end}));
+}
+
 void HttpSession::write_client(std::string bytes) {
   if (!client_) return;
   if (x_ && !x_->head_out.empty()) bytes.insert(0, std::exchange(x_->head_out, {}));
@@ -407,14 +424,11 @@ void HttpSession::write_client_body(std::string_view framing, std::string_view b
                                     std::string_view end) {
   if (!client_) return;
   std::string head = x_ ? std::exchange(x_->head_out, {}) : std::string();
-  size_t size = head.size() + framing.size() + bytes.size() + end.size();
-  if (client_->queued_bytes() + size <= kHighWater) {
+  if (client_->queued_bytes() + head.size() + framing.size() + bytes.size() + end.size() <=
+      kHighWater) {
     return client_->write_copy({head, framing, bytes, end});
   }
-  std::string out;
-  out.reserve(size);
-  out.append(head).append(framing).append(bytes).append(end);
-  write_client(std::move(out));
+  write_client(joined({head, framing, bytes, end}));
 }
 
 // ---- Upstream side --------------------------------------------------------------------------

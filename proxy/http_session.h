@@ -80,8 +80,10 @@ class HttpSession final : public Session, private http::Sink {
   void on_upstream_error(const net::Error& error);
   void write_upstream(std::string bytes);
   void write_client(std::string bytes);
-  // The same for bytes the caller does not own (a body as it was read): no copy is made of
-  // what the kernel takes at once.
+  // The same for a body as it was read, which the caller does not own, between its framing
+  // (a chunk's size line and CRLF; empty when not chunked): no copy is made of what the kernel
+  // takes at once. The client side also sends the response head held in the exchange.
+  void write_upstream_body(std::string_view framing, std::string_view bytes, std::string_view end);
   void write_client_body(std::string_view framing, std::string_view bytes, std::string_view end);
 
   // Response side (called by ResponseSink).
