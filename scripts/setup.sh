@@ -10,7 +10,7 @@ packages=(
   cmake ninja-build g++ pkg-config clang-14 libclang-rt-14-dev clang-format
   # libraries
   libuv1-dev node-llhttp libssl-dev libwslay-dev libsqlite3-dev nlohmann-json3-dev
-  doctest-dev libcli11-dev zlib1g-dev
+  doctest-dev libcli11-dev zlib1g-dev libbrotli-dev
   # tests: real servers and a real browser
   python3-flask-socketio python3-flask-login python3-eventlet chromium sqlite3 openssl
 )
