@@ -357,8 +357,11 @@ const char* app_name(AppKind kind) {
 
 void require_node_modules() {
   static const char* const packages[] = {
+      "compression",
       "express",
       "express-session",
+      "graphql",
+      "graphql-ws",
       "socket.io",
       "socket.io-v2",
       "socket.io-v09",
