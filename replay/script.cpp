@@ -8,6 +8,7 @@
 #include "protocol/engineio.h"
 #include "protocol/socketio09.h"
 #include "protocol/url.h"
+#include "replay/socket_event.h"
 
 namespace wa::replay {
 namespace {
@@ -75,6 +76,43 @@ std::string form_user(const store::Exchange& x) {
   return {};
 }
 
+// The identities of the server messages of a plain WebSocket that came periodically: at least
+// four of a kind, at a steady interval (every gap within 35% of the median gap, which is at
+// least 50 ms), most of them not right after a client message (answers are not heartbeats).
+std::set<std::string> periodic_kinds(const std::string& path,
+                                     const std::vector<const store::WsMessage*>& messages) {
+  std::map<std::string, std::vector<int64_t>> times;
+  std::vector<int64_t> client_times;
+  for (const store::WsMessage* m : messages) {
+    if (m->opcode != 1 && m->opcode != 2) continue;
+    if (m->direction == store::Direction::client) {
+      client_times.push_back(m->time_us);
+      continue;
+    }
+    times[identity(event_from_ws(path, m->opcode == 2, m->payload.bytes))].push_back(m->time_us);
+  }
+  std::set<std::string> out;
+  for (auto& [key, at] : times) {
+    if (at.size() < 4) continue;
+    std::vector<int64_t> gaps;
+    for (size_t i = 1; i < at.size(); ++i)
+      gaps.push_back(at[i] - at[i - 1]);
+    std::vector<int64_t> sorted = gaps;
+    std::nth_element(sorted.begin(), sorted.begin() + long(sorted.size() / 2), sorted.end());
+    int64_t median = sorted[sorted.size() / 2];
+    if (median < 50'000) continue;
+    bool steady = std::all_of(gaps.begin(), gaps.end(), [&](int64_t g) {
+      return g * 100 >= median * 65 && g * 100 <= median * 135;
+    });
+    size_t answers = size_t(std::count_if(at.begin(), at.end(), [&](int64_t t) {
+      return std::any_of(client_times.begin(), client_times.end(),
+                         [&](int64_t c) { return c <= t && t - c < 10'000; });
+    }));
+    if (steady && answers * 2 < at.size()) out.insert(key);
+  }
+  return out;
+}
+
 }  // namespace
 
 const char* action_kind_name(ActionKind kind) {
@@ -101,6 +139,14 @@ const char* plan_name(Plan plan) {
       return "websocket";
   }
   return "?";
+}
+
+std::optional<SocketEvent> recorded_event(const Script& script, const Expectation& x) {
+  if (x.kind == Expectation::Kind::packet && x.packet) return event_from_recorded(*x.packet);
+  if (x.kind == Expectation::Kind::message && x.message && x.session >= 0)
+    return event_from_ws(script.sessions[size_t(x.session)].path, x.message->opcode == 2,
+                         x.message->payload.bytes);
+  return std::nullopt;
 }
 
 std::string origin_of(std::string_view text) {
@@ -223,6 +269,33 @@ Script build_script(store::RecordingData data,
     script.sessions.push_back(std::move(s));
   }
 
+  // --- Plain WebSockets ---------------------------------------------------------------------
+  // An upgrade that no Engine.IO or 0.9 session claimed, with its messages.
+  std::map<store::Id, std::vector<const store::WsMessage*>> messages_of;
+  for (const store::WsMessage& m : script.data.ws_messages)
+    messages_of[m.exchange_id].push_back(&m);
+  std::map<int, store::Id> websocket_of;  // session index → its upgrade exchange
+  for (size_t i = 0; i < exchanges.size(); ++i) {
+    const store::Exchange& x = exchanges[i];
+    if (absorbed.count(i) || x.status != 101 || traffic::Observer::is_socket_request(x.url))
+      continue;
+    absorbed.insert(i);
+    if (!is_mapped(origin_of(x.url))) {
+      script.skipped.push_back(&x);
+      continue;
+    }
+    SocketSession s;
+    s.kind = ChannelKind::websocket;
+    s.client = client_of(i);
+    s.handshake = &x;
+    s.plan = Plan::websocket_only;
+    auto u = url::parse(x.url);
+    s.path = u && !u->path.empty() ? u->path : "/";
+    s.periodic = periodic_kinds(s.path, messages_of[x.id]);
+    websocket_of[int(script.sessions.size())] = x.id;
+    script.sessions.push_back(std::move(s));
+  }
+
   // --- Actions and expectations, in recorded order ------------------------------------------
   struct Pending {
     int64_t time;
@@ -259,16 +332,61 @@ Script build_script(store::RecordingData data,
     response.expectation.recorded_us = response.time;
     items.push_back(response);
   }
+  // When each session ends: the client's Close frame on its WebSocket, if it sent one (what the
+  // server sent after it answers the close and is not expected); else its last packet.
   std::map<int, int64_t> session_end;
-  for (const auto& [row_id, index] : session_of_row) {
-    SocketSession& s = script.sessions[size_t(index)];
+  std::map<int, int64_t> client_closed;
+  auto note_close = [&](int index, store::Id upgrade) {
+    for (const store::WsMessage* m : messages_of[upgrade]) {
+      if (m->opcode != 8 || m->direction != store::Direction::client) continue;
+      auto [it, fresh] = client_closed.emplace(index, m->time_us);
+      if (!fresh) it->second = std::min(it->second, m->time_us);
+    }
+  };
+  for (size_t index = 0; index < script.sessions.size(); ++index) {
+    SocketSession& s = script.sessions[index];
     Pending open{s.handshake->started_us, order++, true, {}, {}};
     open.action.kind = ActionKind::socket_open;
     open.action.client = s.client;
     open.action.recorded_us = s.handshake->started_us;
-    open.action.session = index;
+    open.action.session = int(index);
     items.push_back(open);
-    session_end[index] = s.handshake->ended_us.value_or(s.handshake->started_us);
+    session_end[int(index)] = s.handshake->ended_us.value_or(s.handshake->started_us);
+    if (s.handshake->status == 101) note_close(int(index), s.handshake->id);
+    if (s.kind == ChannelKind::engineio)
+      for (size_t i : session_exchanges[s.recorded_sid])
+        if (exchanges[i].status == 101) note_close(int(index), exchanges[i].id);
+  }
+  auto after_close = [&](int index, int64_t time) {
+    auto closed = client_closed.find(index);
+    return closed != client_closed.end() && time > closed->second;
+  };
+  for (const auto& [index, upgrade] : websocket_of) {
+    SocketSession& s = script.sessions[size_t(index)];
+    for (const store::WsMessage* m : messages_of[upgrade]) {
+      if (m->opcode != 1 && m->opcode != 2) continue;
+      bool client = m->direction == store::Direction::client;
+      if (!client && after_close(index, m->time_us)) continue;
+      session_end[index] = std::max(session_end[index], m->time_us);
+      if (!client &&
+          s.periodic.count(identity(event_from_ws(s.path, m->opcode == 2, m->payload.bytes))))
+        continue;
+      Pending item{m->time_us, order++, client, {}, {}};
+      if (client) {
+        item.action.kind = ActionKind::socket_send;
+        item.action.client = s.client;
+        item.action.recorded_us = m->time_us;
+        item.action.session = index;
+        item.action.message = m;
+      } else {
+        item.expectation.kind = Expectation::Kind::message;
+        item.expectation.client = s.client;
+        item.expectation.recorded_us = m->time_us;
+        item.expectation.session = index;
+        item.expectation.message = m;
+      }
+      items.push_back(item);
+    }
   }
   std::vector<const store::SocketPacket*> packets;
   for (const auto& p : script.data.packets)
@@ -280,6 +398,7 @@ Script build_script(store::RecordingData data,
     if (!p->session_id) continue;
     auto s = session_of_row.find(*p->session_id);
     if (s == session_of_row.end()) continue;
+    if (p->direction == store::Direction::server && after_close(s->second, p->time_us)) continue;
     session_end[s->second] = std::max(session_end[s->second], p->time_us);
     if (is_transport_chatter(*p)) continue;
     if (!decoded_cleanly(*p)) {
@@ -304,11 +423,15 @@ Script build_script(store::RecordingData data,
     }
     items.push_back(item);
   }
-  for (const auto& [index, end] : session_end) {
-    Pending close{end, order++, true, {}, {}};
+  for (auto [index, end] : session_end) {
+    if (auto closed = client_closed.find(index); closed != client_closed.end())
+      end = std::max(end, closed->second);
+    // Just after: a close waits for every output recorded up to its moment (an ack that came in
+    // the same microsecond as the last packet included), as the browser did.
+    Pending close{end + 1, order++, true, {}, {}};
     close.action.kind = ActionKind::socket_close;
     close.action.client = script.sessions[size_t(index)].client;
-    close.action.recorded_us = end;
+    close.action.recorded_us = end + 1;
     close.action.session = index;
     items.push_back(close);
   }
@@ -347,7 +470,7 @@ Script build_script(store::RecordingData data,
         continue;
       }
       Expectation& x = script.expectations[e++];
-      if (x.kind == Expectation::Kind::packet) {
+      if (x.kind != Expectation::Kind::response) {
         script.sessions[size_t(x.session)].expectations.push_back(int(e - 1));
         continue;
       }

@@ -11,10 +11,20 @@
 // requests (polling GETs and POSTs, WebSocket upgrades), which the live socket client makes
 // itself: a socket session becomes an `open` action (the handshake), one `send` action per
 // application packet the client sent (CONNECT, events, acks, disconnects), and a `close`.
+// A plain WebSocket (an upgrade that is not Engine.IO or 0.9) is a channel of its own, made the
+// same way: `open` (the upgrade), one `send` per client data message, and a `close`.
 //
 // Expectations. Each replayed HTTP request expects its response; each socket session expects
 // the application packets the server sent (CONNECT replies, events, acks, errors): heartbeats,
-// probes, upgrades and noops are the live client's business and are not expected.
+// probes, upgrades and noops are the live client's business and are not expected. A plain
+// WebSocket expects the server's data messages, except periodic ones (the same kind of message
+// at a steady interval: heartbeats, clock ticks), whose number depends on how long the
+// connection stays open; they are tolerated in any number instead.
+//
+// Closing. A channel's `close` is placed just after the moment the recording shows the client
+// closing it (its Close frame), or after its last packet: it waits for every server output
+// recorded before that. What the server sent after the client's close (its answer to it) is
+// not expected.
 //
 // Causality, not wall-clock: an action waits for every expectation recorded before it started
 // (a response counts from its head: browsers follow a 303 before its body has ended)
@@ -26,10 +36,12 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "protocol/socket_traffic.h"
+#include "replay/socket_event.h"
 #include "storage/model.h"
 #include "storage/reader.h"
 
@@ -50,6 +62,10 @@ enum class Plan : uint8_t {
 };
 const char* plan_name(Plan plan);
 
+// What a socket session is: Engine.IO / Socket.IO (any version, any transport plan), or a
+// plain WebSocket.
+enum class ChannelKind : uint8_t { engineio, websocket };
+
 struct Action {
   ActionKind kind = ActionKind::http;
   int client = 0;
@@ -61,21 +77,25 @@ struct Action {
   const store::Exchange* exchange = nullptr;    // http: the request (and its recorded response)
   int session = -1;                             // socket_*: index into Script::sessions
   const store::SocketPacket* packet = nullptr;  // socket_send: the packet to send
+  const store::WsMessage* message = nullptr;    // socket_send on a plain WebSocket
   int expectation = -1;                         // http: the expectation of its response
 };
 
 struct Expectation {
-  enum class Kind : uint8_t { response, packet } kind = Kind::response;
+  // A response, a socket packet, or a plain WebSocket message.
+  enum class Kind : uint8_t { response, packet, message } kind = Kind::response;
   int client = 0;
   int64_t recorded_us = 0;
   int action = -1;   // response: the http action it answers
-  int session = -1;  // packet: the session it arrives on
+  int session = -1;  // packet, message: the session it arrives on
   const store::SocketPacket* packet = nullptr;
+  const store::WsMessage* message = nullptr;
 };
 
 struct SocketSession {
+  ChannelKind kind = ChannelKind::engineio;
   int client = 0;
-  store::SocketProtocol protocol = store::SocketProtocol::eio4;
+  store::SocketProtocol protocol = store::SocketProtocol::eio4;  // engineio
   std::string recorded_sid;
   Plan plan = Plan::upgrade;
   // The handshake request as recorded: its URL (with the user's query parameters, as recorded)
@@ -83,6 +103,11 @@ struct SocketSession {
   const store::Exchange* handshake = nullptr;
   std::vector<int> expectations;  // server packets, in recorded order
   int open_action = -1;
+  // Plain WebSockets: the path it was opened on ("/comms"), which names its messages
+  // ("ws /comms" is the scope of noise rules), and the identities (socket_event.h) of the
+  // server messages that came periodically.
+  std::string path;
+  std::set<std::string> periodic;
 };
 
 struct Client {
@@ -108,6 +133,10 @@ struct Script {
 // origin (scheme://host:port) are replayed; the others are listed as skipped.
 Script build_script(store::RecordingData data,
                     const std::function<bool(const std::string& origin)>& is_mapped);
+
+// The server output a packet or message expectation stands for, as the matcher compares it;
+// nullopt for responses and for packets that are not application events.
+std::optional<SocketEvent> recorded_event(const Script& script, const Expectation& expectation);
 
 // The origin (scheme://host[:port], default ports left out) of an absolute URL, "" if none.
 std::string origin_of(std::string_view url);

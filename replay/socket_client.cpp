@@ -1,11 +1,11 @@
 #include "replay/socket_client.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+
+#include "replay/ws_random.h"
 
 namespace wa::replay {
 namespace {
@@ -16,34 +16,6 @@ struct Overloaded : F... {
 };
 template <class... F>
 Overloaded(F...) -> Overloaded<F...>;
-
-// Masks and keys must be unpredictable on a real connection (RFC 6455 §5.3, §4.1).
-template <size_t N>
-std::array<uint8_t, N> random_bytes() {
-  std::array<uint8_t, N> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(N)) != 1) std::abort();
-  return bytes;
-}
-
-// Masks drawn from RAND_bytes 64 at a time: one call per frame would cost more than the rest
-// of sending a small frame.
-ws::MaskSource random_masks() {
-  struct Pool {
-    std::array<uint8_t, 256> bytes{};
-    size_t used = 256;
-  };
-  auto pool = std::make_shared<Pool>();
-  return [pool] {
-    if (pool->used == pool->bytes.size()) {
-      pool->bytes = random_bytes<256>();
-      pool->used = 0;
-    }
-    std::array<uint8_t, 4> mask{};
-    std::copy_n(pool->bytes.begin() + static_cast<std::ptrdiff_t>(pool->used), 4, mask.begin());
-    pool->used += 4;
-    return mask;
-  };
-}
 
 uint64_t wall_ms() {
   using namespace std::chrono;
@@ -84,7 +56,7 @@ SocketClient::SocketClient(HttpClient& http, SocketClientOptions options, Socket
       }),
       timer_(net::Timer::create(loop_)) {
   if (!options_.mask) options_.mask = random_masks();
-  if (!options_.key_bytes) options_.key_bytes = [] { return random_bytes<16>(); };
+  if (!options_.key_bytes) options_.key_bytes = random_key_bytes;
   ++caller_depth_;
   core_.start(now());
   drain();

@@ -56,6 +56,8 @@ const char* event_kind_name(EventKind kind) {
       return "error";
     case EventKind::message:
       return "message";
+    case EventKind::ws:
+      return "ws";
   }
   return "?";
 }
@@ -129,9 +131,41 @@ std::optional<SocketEvent> event_from_live(const sio09::Decoded& d) {
   return e;
 }
 
+SocketEvent event_from_ws(std::string_view path, bool binary, std::string_view payload) {
+  SocketEvent e;
+  e.kind = EventKind::ws;
+  e.nsp = path.empty() ? "/" : std::string(path);
+  if (binary) {
+    e.attachments.emplace_back(payload);
+    return e;
+  }
+  auto parsed = sio::parse_json(payload, Errc::bad_encoding);
+  e.args = parsed ? std::move(*parsed) : Json(std::string(payload));
+  if (e.args.is_object()) {
+    // Apps on plain WebSockets name their messages in a field of their own choosing; these
+    // are the common ones (graphql-ws "type", Phoenix "event", Discord-style "op", …).
+    for (const char* field : {"type", "event", "op", "action", "kind", "topic", "channel", "cmd"}) {
+      auto it = e.args.find(field);
+      if (it == e.args.end()) continue;
+      if (it->is_string()) {
+        e.name = it->get<std::string>();
+      } else if (it->is_number_integer()) {
+        e.name = std::to_string(it->get<int64_t>());
+      } else {
+        continue;
+      }
+      break;
+    }
+  }
+  return e;
+}
+
 std::string describe(const SocketEvent& e) {
   std::string out = event_kind_name(e.kind);
-  if (e.kind == EventKind::event) {
+  if (e.kind == EventKind::ws) {
+    if (!e.name.empty()) out += " " + e.name;
+    if (!e.attachments.empty()) out += " binary";
+  } else if (e.kind == EventKind::event) {
     out += " " + e.name;
   } else if (e.kind == EventKind::ack && e.ack_id) {
     out += " " + std::to_string(*e.ack_id);
@@ -144,7 +178,11 @@ std::string identity(const SocketEvent& e) {
   key += '\x1f';
   key += e.nsp;
   key += '\x1f';
-  if (e.kind == EventKind::event) key += e.name;
+  if (e.kind == EventKind::event || e.kind == EventKind::ws) key += e.name;
+  if (e.kind == EventKind::ws && !e.attachments.empty())
+    key +=
+        "\x1f"
+        "binary";
   if (e.kind == EventKind::ack && e.ack_id) key += std::to_string(*e.ack_id);
   return key;
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "protocol/socketio.h"
@@ -25,19 +26,25 @@ enum class EventKind : uint8_t {
   ack,         // ACK / BINARY_ACK, 0.9 ack
   error,       // CONNECT_ERROR (v5) / ERROR (v4), 0.9 error
   message,     // 0.9 plain and JSON messages (`3:::…`, `4:::…`)
+  ws,          // a plain WebSocket data message (not Engine.IO)
 };
 const char* event_kind_name(EventKind kind);  // "connect", "event", …
 
 struct SocketEvent {
   EventKind kind = EventKind::event;
-  std::string nsp = "/";
-  std::string name;  // events only
+  std::string nsp = "/";  // plain WebSockets: the path the connection was opened on
+  // Events: the event's name. Plain WebSocket messages: the value of the field that says what
+  // kind of message a JSON object is ("type", "event", "op", "action", "kind", "topic",
+  // "channel", "cmd", the first present as a string), "" for other messages.
+  std::string name;
   // An ack: the id of the event it answers. An event: the id it asks an ack with, if any.
   std::optional<int64_t> ack_id;
   // Events and acks: the array of arguments (placeholders for binary attachments kept);
-  // messages: a one-element array; other kinds: the payload, null when there is none.
+  // messages: a one-element array; plain WebSocket text messages: the JSON they hold, or the
+  // text as a JSON string; other kinds: the payload, null when there is none.
   Json args;
-  std::vector<std::string> attachments;  // binary attachments, by placeholder num
+  // Binary attachments, by placeholder num; a plain WebSocket binary message is its only one.
+  std::vector<std::string> attachments;
 };
 
 // The application event a recorded packet carries; nullopt for transport chatter (open, ping,
@@ -51,7 +58,11 @@ SocketEvent event_from_live(const sio::Packet& packet);
 // A live 0.9 frame; nullopt for heartbeats and noops.
 std::optional<SocketEvent> event_from_live(const sio09::Decoded& frame);
 
-// "event chat on /", "ack 3 on /admin", "connect on /": names the kind, not one occurrence.
+// A plain WebSocket data message on the connection opened on `path` (text or binary).
+SocketEvent event_from_ws(std::string_view path, bool binary, std::string_view payload);
+
+// "event chat on /", "ack 3 on /admin", "connect on /", "ws order on /comms": names the kind,
+// not one occurrence.
 std::string describe(const SocketEvent& event);
 
 // What pairs a live event with a recorded one: kind, namespace, and the name (events) or the
