@@ -169,6 +169,13 @@ int run_record(const RecordArgs& args) {
   std::cout << "workalready: recorded " << s.exchanges << " exchanges, " << s.ws_messages
             << " WebSocket messages, " << s.socket_events << " Socket.IO events, " << s.cookies_set
             << " cookies set into " << args.db << " (recording #" << rec.id << ")" << std::endl;
+  if (s.undecodable) {
+    // Kept as error packets with their reason, and the exchange or message with its bytes.
+    std::cout << "workalready: " << s.undecodable
+              << (s.undecodable == 1 ? " socket payload" : " socket payloads")
+              << " could not be decoded; `workalready show " << rec.id << "` marks "
+              << (s.undecodable == 1 ? "it" : "them") << std::endl;
+  }
   if (!rejected.empty()) {
     // The hint to trust the CA was printed at the first rejection; this says how far it went.
     std::string hosts;

@@ -175,6 +175,7 @@ Observed Observer::on_eio_exchange(const HttpExchange& x, int64_t exchange_id) {
   std::string_view body = is_post ? x.request_body : x.response_body;
   std::string_view type = is_post ? x.request_content_type : x.response_content_type;
   bool complete = is_post ? x.request_body_complete : x.response_body_complete;
+  std::string_view body_error = is_post ? x.request_body_error : x.response_body_error;
   Source source{Source::Kind::exchange, exchange_id,
                 is_post ? x.request_time_us : x.response_time_us};
 
@@ -200,6 +201,10 @@ Observed Observer::on_eio_exchange(const HttpExchange& x, int64_t exchange_id) {
   };
   if (!complete) {
     error_packet("polling body was cut before it could be decoded");
+    return out;
+  }
+  if (!body_error.empty()) {
+    error_packet(std::string(body_error));
     return out;
   }
   auto packets = eio::decode_payload(version, body, type);
@@ -335,7 +340,11 @@ Observed Observer::on_sio09_exchange(const HttpExchange& x, int64_t exchange_id)
                 is_post ? x.request_time_us : x.response_time_us};
   note_session(Family::sio09, path.sid, source, false, out);
   std::string_view body = is_post ? x.request_body : x.response_body;
-  auto frames = sio09::decode_payload(body);
+  std::string_view body_error = is_post ? x.request_body_error : x.response_body_error;
+  auto frames =
+      body_error.empty()
+          ? sio09::decode_payload(body)
+          : Result<std::vector<std::string>>(fail(Errc::bad_encoding, std::string(body_error)));
   if (!frames) {
     Packet rec;
     rec.family = Family::sio09;

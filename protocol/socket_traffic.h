@@ -91,6 +91,10 @@ struct HttpExchange {
   std::string_view response_content_type;
   std::string_view response_body;
   bool response_body_complete = true;
+  // Why a body could not be read (its Content-Encoding did not decode), "" when it could: such
+  // a body becomes one packet with this error instead of being decoded.
+  std::string_view request_body_error;
+  std::string_view response_body_error;
   int64_t request_time_us = 0;   // when the request was sent: client packets are stamped so
   int64_t response_time_us = 0;  // when the response ended: server packets are stamped so
 };

@@ -14,13 +14,17 @@ std::string format_bytes(uint64_t bytes) {
   return buf;
 }
 
-void Console::exchange(const store::Exchange& x, uint64_t response_bytes, bool recorded) {
+void Console::exchange(const store::Exchange& x, uint64_t response_bytes, bool recorded,
+                       std::string_view undecoded) {
   if (quiet_) return;
   long long ms = x.ended_us ? (*x.ended_us - x.started_us) / 1000 : 0;
   std::string status = x.status ? std::to_string(x.status) : std::string("---");
-  std::fprintf(out_, "%s %s %s %lldms %s%s%s%s\n", x.method.c_str(), x.url.c_str(), status.c_str(),
-               ms, format_bytes(response_bytes).c_str(), x.error.empty() ? "" : " (",
-               x.error.c_str(), x.error.empty() ? (recorded ? "" : " (not recorded)") : ")");
+  std::string mark;
+  if (!undecoded.empty()) mark = " [not decoded: " + std::string(undecoded) + "]";
+  std::fprintf(out_, "%s %s %s %lldms %s%s%s%s%s\n", x.method.c_str(), x.url.c_str(),
+               status.c_str(), ms, format_bytes(response_bytes).c_str(),
+               x.error.empty() ? "" : " (", x.error.c_str(),
+               x.error.empty() ? (recorded ? "" : " (not recorded)") : ")", mark.c_str());
   std::fflush(out_);
 }
 

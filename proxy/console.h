@@ -14,8 +14,10 @@ class Console {
  public:
   explicit Console(std::FILE* out = stdout, bool quiet = false) : out_(out), quiet_(quiet) {}
 
-  // `GET http://127.0.0.1:3000/login 303 4ms 0B` (and `(not recorded)`, or the error).
-  void exchange(const store::Exchange& exchange, uint64_t response_bytes, bool recorded);
+  // `GET http://127.0.0.1:3000/login 303 4ms 0B` (and `(not recorded)`, or the error), and
+  // `[not decoded: why]` when socket traffic in it did not decode.
+  void exchange(const store::Exchange& exchange, uint64_t response_bytes, bool recorded,
+                std::string_view undecoded = {});
   void websocket(std::string_view url, std::string_view what);
   // `CONNECT example.com:443 tunnelled untouched, 4ms, 1.2kB up, 5.0kB down (not recorded)`:
   // a tunnel relayed blind (no interception), which nothing else on the console would show.

@@ -577,7 +577,9 @@ void HttpSession::finish_exchange(const std::string& error_code, const std::stri
     row.error_code = error_code;
     row.error = error;
   }
-  ctx_.console.exchange(row, x_->response_bytes, x_->record.recorded);
+  // Socket traffic is decoded before the line is printed, so that it can say what did not decode.
+  std::string undecoded = ctx_.recorder.observe(x_->record);
+  ctx_.console.exchange(row, x_->response_bytes, x_->record.recorded, undecoded);
   ctx_.recorder.exchange_done(x_->record);
 }
 

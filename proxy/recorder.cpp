@@ -1,6 +1,7 @@
 #include "proxy/recorder.h"
 
 #include <chrono>
+#include <variant>
 
 #include "protocol/text.h"
 
@@ -52,8 +53,13 @@ Recorder::Recorder(store::CaptureWriter* writer, Clock clock, RecorderOptions op
                                  [this] { return writer_->new_cookie_id(); }}) {}
 
 void Recorder::push_all(std::vector<store::CaptureEvent> events) {
-  for (auto& event : events)
+  for (auto& event : events) {
+    if (const auto* packet = std::get_if<store::SocketPacket>(&event)) {
+      if (!packet->event.empty()) ++stats_.socket_events;
+      if (!store::undecodable_reason(*packet).empty()) ++stats_.undecodable;
+    }
     push(std::move(event));
+  }
 }
 
 void Recorder::push(store::CaptureEvent event) {
@@ -81,16 +87,32 @@ store::Id Recorder::new_exchange_id() {
   return writer_ ? writer_->new_exchange_id() : 0;
 }
 
-void Recorder::exchange_done(ExchangeRecord& exchange) {
-  if (!writer_ || !exchange.recorded) return;
+std::string Recorder::observe(ExchangeRecord& exchange) {
+  if (!writer_ || !exchange.recorded || exchange.observed) return {};
+  exchange.observed = true;
   store::Exchange& row = exchange.row;
   if (row.id == 0) row.id = writer_->new_exchange_id();
   if (!row.ended_us) row.ended_us = now();
   // Socket polling bodies are decoded from what was kept: the cap is far above Engine.IO's
   // default maxPayload (1 MB), and a cut body is reported as such.
-  auto packets =
+  exchange.packets =
       assembler_.exchange(row, exchange.request_body.kept(), !exchange.request_body.truncated(),
                           exchange.response_body.kept(), !exchange.response_body.truncated());
+  for (const auto& event : exchange.packets) {
+    const auto* packet = std::get_if<store::SocketPacket>(&event);
+    if (!packet) continue;
+    if (auto why = store::undecodable_reason(*packet); !why.empty()) return std::string(why);
+  }
+  return {};
+}
+
+void Recorder::exchange_done(ExchangeRecord& exchange) {
+  if (!writer_ || !exchange.recorded) return;
+  store::Exchange& row = exchange.row;
+  if (row.id == 0) row.id = writer_->new_exchange_id();
+  if (!row.ended_us) row.ended_us = now();
+  observe(exchange);
+  auto packets = std::move(exchange.packets);
   row.request_body = exchange.request_body.take();
   row.response_body = exchange.response_body.take();
   for (const auto& h : row.request_headers) {
@@ -107,7 +129,6 @@ void Recorder::exchange_done(ExchangeRecord& exchange) {
   for (auto& c : cookies)
     push(std::move(c));
   push_all(std::move(packets));
-  stats_.socket_events = assembler_.socket_events();
 }
 
 void Recorder::websocket_opened(store::Id exchange_id, std::string_view target) {
@@ -139,7 +160,6 @@ void Recorder::websocket_message(store::Id exchange_id, store::Direction directi
   auto packets = assembler_.websocket_message(row, message.payload);
   push(std::move(row));
   push_all(std::move(packets));
-  stats_.socket_events = assembler_.socket_events();
 }
 
 void Recorder::websocket_closed(store::Id exchange_id) {

@@ -70,9 +70,14 @@ struct RecorderOptions {
 struct RecorderStats {
   uint64_t exchanges = 0;
   uint64_t ws_messages = 0;
-  uint64_t socket_events = 0;  // Socket.IO events and acks (not heartbeats or attachments)
+  // Socket.IO packets with an event name, as `workalready ls` counts them (its recording_counts
+  // view): not acks, heartbeats or attachments.
+  uint64_t socket_events = 0;
   uint64_t cookies_set = 0;
   uint64_t errors = 0;  // exchanges recorded with an error
+  // Socket packets or whole polling bodies recorded as not decoded (a corrupt payload, a body
+  // whose Content-Encoding did not decode): kept with their reason, never dropped.
+  uint64_t undecodable = 0;
 };
 
 // One exchange being relayed. The session fills it in as the request and response pass and
@@ -81,6 +86,9 @@ struct ExchangeRecord {
   store::Exchange row;  // method, url, headers, status, timings, error
   BodyCapture request_body, response_body;
   bool recorded = true;  // false for hosts --include/--exclude leave out
+  // Socket packets decoded from the bodies by Recorder::observe(), written with the row.
+  std::vector<store::CaptureEvent> packets;
+  bool observed = false;
 };
 
 class Recorder {
@@ -103,6 +111,10 @@ class Recorder {
   // Ids for exchanges, handed out when a request starts so WebSocket messages and packets can
   // refer to it; 0 when not recording.
   store::Id new_exchange_id();
+  // Decodes the socket traffic of a finished exchange, so that its console line can say when
+  // something in it did not decode: the first reason, or "". exchange_done() calls it when the
+  // caller did not.
+  std::string observe(ExchangeRecord& exchange);
   void exchange_done(ExchangeRecord& exchange);
 
   // A WebSocket on the connection that exchange `exchange_id` upgraded, for `target` (the

@@ -1,5 +1,6 @@
 #include "storage/capture_assembler.h"
 
+#include "protocol/content_coding.h"
 #include "protocol/cookie.h"
 #include "protocol/text.h"
 
@@ -37,7 +38,39 @@ bool is_event_or_ack(const traffic::Packet& p) {
   return t == 2 || t == 3 || t == 5 || t == 6;
 }
 
+// What Engine.IO should read of a body: the body itself when it has no content coding (or was
+// cut: the observer says so), else its decoded bytes, kept in `decoded`. When it does not
+// decode, `error` says why (unless the body may have been decoded already: then it is read as
+// it is).
+std::string_view readable_body(std::string_view content_encoding, std::string_view body,
+                               bool complete, CaptureAssembler::Bodies bodies, std::string& decoded,
+                               std::string& error) {
+  if (!complete || body.empty() || text::trim(content_encoding).empty()) return body;
+  auto r = coding::decode_all(content_encoding, body, kMaxDecodedPollingBody);
+  if (r) {
+    decoded = std::move(*r);
+    return decoded;
+  }
+  if (bodies == CaptureAssembler::Bodies::as_sent) {
+    error = std::string(text::trim(content_encoding)) + " body did not decode: " + r.error().why;
+  }
+  return body;
+}
+
 }  // namespace
+
+std::string_view undecodable_reason(const SocketPacket& row) {
+  std::string_view raw = row.raw;
+  if (raw.empty() || raw.back() != ')') return {};
+  // convert() writes "(error: why)" alone or after the packet's text and a space.
+  constexpr std::string_view kOpen = "(error: ";
+  for (size_t at = raw.find(kOpen); at != std::string_view::npos; at = raw.find(kOpen, at + 1)) {
+    if (at == 0 || raw[at - 1] == ' ') {
+      return raw.substr(at + kOpen.size(), raw.size() - 1 - at - kOpen.size());
+    }
+  }
+  return {};
+}
 
 std::vector<CookieEvent> CaptureAssembler::cookies(const Exchange& x) const {
   std::vector<CookieEvent> out;
@@ -85,6 +118,13 @@ std::vector<CaptureEvent> CaptureAssembler::exchange(const Exchange& x,
                                                      bool response_complete) {
   std::vector<CaptureEvent> out;
   if (!traffic::Observer::is_socket_request(x.url)) return out;
+  // Engine.IO reads bodies without their content coding (PROTOCOLS.md §5: engine.io compresses
+  // polling bodies of 1 KiB or more); the exchange row keeps the bytes as sent.
+  std::string request_decoded, response_decoded, request_error, response_error;
+  request_body = readable_body(header(x.request_headers, "content-encoding"), request_body,
+                               request_complete, bodies_, request_decoded, request_error);
+  response_body = readable_body(header(x.response_headers, "content-encoding"), response_body,
+                                response_complete, bodies_, response_decoded, response_error);
   traffic::HttpExchange view;
   view.method = x.method;
   view.target = x.url;
@@ -95,6 +135,8 @@ std::vector<CaptureEvent> CaptureAssembler::exchange(const Exchange& x,
   view.response_content_type = header(x.response_headers, "content-type");
   view.response_body = response_body;
   view.response_body_complete = response_complete;
+  view.request_body_error = request_error;
+  view.response_body_error = response_error;
   view.request_time_us = x.started_us;
   view.response_time_us = x.ended_us.value_or(x.started_us);
   convert(observer_.on_exchange(view, x.id), out);

@@ -340,9 +340,10 @@ Result<ImportResult> import_har(std::string_view har_text, const std::string& db
   auto writer = CaptureWriter::open(db_path, recording);
   if (!writer) return writer.error();
   CaptureWriter& w = **writer;
-  CaptureAssembler assembler(IdSource{[&w] { return w.new_session_id(); },
-                                      [&w] { return w.new_packet_id(); },
-                                      [&w] { return w.new_cookie_id(); }});
+  CaptureAssembler assembler(
+      IdSource{[&w] { return w.new_session_id(); }, [&w] { return w.new_packet_id(); },
+               [&w] { return w.new_cookie_id(); }},
+      CaptureAssembler::Bodies::maybe_decoded);
   ImportResult result;
   result.recording_id = w.recording().id;
   std::map<std::string, Id> connections;

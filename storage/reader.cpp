@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "storage/capture_assembler.h"
 #include "storage/headers.h"
 
 namespace wa::store {
@@ -257,6 +258,19 @@ Result<std::vector<RecordingSummary>> CaptureReader::recordings() {
     out.push_back(std::move(s));
   }
   if (rc != SQLITE_DONE) return db_.failure("cannot list recordings");
+  // Counted here rather than in the recording_counts view, which only a schema migration could
+  // change: files of every schema version get the count.
+  auto undecodable = db_.prepare(std::string("SELECT recording_id, count(*) FROM socket_packets "
+                                             "WHERE ") +
+                                 kUndecodablePacketSql + " GROUP BY recording_id");
+  if (!undecodable) return undecodable.error();
+  while ((rc = undecodable->step()) == SQLITE_ROW) {
+    Id id = undecodable->int64(0);
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const RecordingSummary& s) { return s.recording.id == id; });
+    if (it != out.end()) it->undecodable_packets = undecodable->int64(1);
+  }
+  if (rc != SQLITE_DONE) return db_.failure("cannot count undecodable packets");
   return out;
 }
 

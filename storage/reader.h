@@ -20,6 +20,8 @@ struct RecordingSummary {
   std::int64_t exchanges = 0;
   std::int64_t ws_messages = 0;
   std::int64_t socket_events = 0;  // Socket.IO events (packets with an event name)
+  // Socket packets recorded as not decoded (storage/capture_assembler.h, undecodable_reason).
+  std::int64_t undecodable_packets = 0;
   bool operator==(const RecordingSummary&) const = default;
 };
 

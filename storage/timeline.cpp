@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "storage/capture_assembler.h"
+
 namespace wa::store {
 
 namespace {
@@ -269,6 +271,17 @@ std::string format_recording_list(const std::vector<RecordingSummary>& recording
       line.pop_back();
     out += line + "\n";
   }
+  // Said under the table, only where there are some: a recording that lost nothing reads as
+  // before.
+  for (const RecordingSummary& s : recordings) {
+    if (s.undecodable_packets == 0) continue;
+    const bool one = s.undecodable_packets == 1;
+    const std::string id = std::to_string(s.recording.id);
+    out += "recording " + id + ": " + std::to_string(s.undecodable_packets) +
+           (one ? " socket payload" : " socket payloads") +
+           " could not be decoded (`workalready show " + id + "` marks " + (one ? "it" : "them") +
+           ")\n";
+  }
   return out;
 }
 
@@ -323,6 +336,15 @@ std::string format_timeline(const RecordingData& data, const TimelineOptions& op
   for (const SocketPacket& p : data.packets) {
     if (p.ws_message_id) carried.insert(*p.ws_message_id);
     std::string text = describe_packet(p, max);
+    // A packet that did not decode is always shown, whatever else it is.
+    if (auto why = undecodable_reason(p); !why.empty()) {
+      // The packet's own text, before " (error: ".
+      std::string_view own(p.raw.data(), size_t(why.data() - p.raw.data()) - 8);
+      while (!own.empty() && own.back() == ' ')
+        own.remove_suffix(1);
+      text = "! not decoded: " + printable(why, max);
+      if (!own.empty()) text += "  raw " + printable(own, max);
+    }
     if (text.empty()) continue;
     lines.push_back(
         {p.time_us, 3, p.id,
