@@ -45,6 +45,16 @@ struct Builder {
     s.handshake_exchange_id = handshake;
     data.sessions.push_back(s);
   }
+  void ws(store::Id upgrade, int64_t time, store::Direction dir, int opcode, std::string payload) {
+    store::WsMessage m;
+    m.id = next++;
+    m.exchange_id = upgrade;
+    m.time_us = time;
+    m.direction = dir;
+    m.opcode = opcode;
+    m.payload = store::Payload::whole(std::move(payload));
+    data.ws_messages.push_back(m);
+  }
   void packet(store::Id session, int64_t time, store::Direction dir, int eio,
               std::optional<int> sio, std::string event = {}) {
     store::SocketPacket p;
@@ -196,4 +206,119 @@ TEST_CASE("a request that followed a response's head waits for that response") {
   CHECK(s.actions[1].wait_for == 1);  // the GET waits for the POST's response
   CHECK(s.actions[0].expectation == 0);
   CHECK(s.actions[1].expectation == 1);
+}
+
+namespace {
+
+const Action* close_of(const Script& s, int session) {
+  for (const Action& a : s.actions)
+    if (a.kind == ActionKind::socket_close && a.session == session) return &a;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("a close waits for the answer recorded in the same microsecond as its last packet") {
+  // The page emits, the ack comes, the page closes: the close must not overtake the ack.
+  Builder b;
+  using D = store::Direction;
+  auto& hs = b.exchange(1, 100, 110, "GET", kApp + "/socket.io/?EIO=4&transport=polling&t=1", 200);
+  b.session(900, "SID", hs.id);
+  b.packet(900, 110, D::server, 0, {});
+  b.packet(900, 120, D::client, 4, 0);
+  b.packet(900, 130, D::server, 4, 0);
+  b.packet(900, 140, D::client, 4, 2, "chat");
+  b.packet(900, 150, D::server, 4, 2, "chat");
+  b.packet(900, 150, D::server, 4, 3);  // the ack, in the same body as the broadcast
+  Script s = build_script(std::move(b.data), mapped);
+  const Action* close = close_of(s, 0);
+  REQUIRE(close != nullptr);
+  CHECK(close->wait_for == int(s.expectations.size()));
+}
+
+TEST_CASE("a WebSocket-first session closes after the client's Close frame") {
+  Builder b;
+  using D = store::Direction;
+  auto& up = b.exchange(1, 100, 900, "GET", kApp + "/rt/?EIO=4&transport=websocket", 101);
+  b.session(900, "WSSID", up.id);
+  b.packet(900, 110, D::server, 0, {});
+  b.packet(900, 120, D::client, 4, 0);
+  b.packet(900, 130, D::server, 4, 0);
+  b.packet(900, 200, D::client, 4, 2, "chat");
+  b.packet(900, 210, D::server, 4, 3);
+  b.ws(up.id, 300, D::client, 8, "\x03\xe9");  // 1001: the page went away
+  b.packet(900, 310, D::server, 4, 1);         // the server's answer to the close
+  Script s = build_script(std::move(b.data), mapped);
+  REQUIRE(s.sessions.size() == 1);
+  CHECK(s.sessions[0].plan == Plan::websocket_only);
+  CHECK(s.sessions[0].handshake == &s.data.exchanges[0]);
+  // CONNECT reply and ack are expected; the DISCONNECT after the browser's close is not.
+  CHECK(s.sessions[0].expectations.size() == 2);
+  const Action* close = close_of(s, 0);
+  REQUIRE(close != nullptr);
+  CHECK(close->recorded_us == 301);
+  CHECK(close->wait_for == int(s.expectations.size()));
+}
+
+TEST_CASE("a plain WebSocket is a channel: sends, expected messages, periodic ticks") {
+  Builder b;
+  using D = store::Direction;
+  auto& login = b.exchange(1, 100, 110, "POST", kApp + "/login", 200);
+  login.response_body = store::Payload::whole(R"({"token":"tok-123456789"})");
+  auto& up = b.exchange(2, 200, 210, "GET", kApp + "/comms", 101);
+  b.ws(up.id, 220, D::client, 1, R"({"type":"auth","token":"tok-123456789"})");
+  b.ws(up.id, 230, D::server, 1, R"({"type":"ready","user":"alice"})");
+  for (int k = 0; k < 6; ++k)  // every 200 ms
+    b.ws(up.id, 300'000 + k * 200'000, D::server, 1, R"({"type":"tick"})");
+  b.ws(up.id, 400'000, D::client, 1, R"({"type":"place"})");
+  b.ws(up.id, 450'000, D::server, 1, R"({"type":"order","id":1,"total":12.5})");
+  b.ws(up.id, 460'000, D::server, 2, std::string("\x01\x02", 2));
+  b.ws(up.id, 1'400'000, D::client, 8, "\x03\xe9");
+  b.ws(up.id, 1'400'100, D::server, 8, "\x03\xe9");
+  Script s = build_script(std::move(b.data), mapped);
+  REQUIRE(s.sessions.size() == 1);
+  const SocketSession& ws = s.sessions[0];
+  CHECK(ws.kind == ChannelKind::websocket);
+  CHECK(ws.path == "/comms");
+  CHECK(ws.periodic.size() == 1);
+  // ready, order and the binary message; the ticks are tolerated in number instead.
+  REQUIRE(ws.expectations.size() == 3);
+  auto first = recorded_event(s, s.expectations[size_t(ws.expectations[0])]);
+  REQUIRE(first.has_value());
+  CHECK(first->kind == EventKind::ws);
+  CHECK(first->name == "ready");
+  CHECK(first->args["user"] == "alice");
+  CHECK(describe(*first) == "ws ready on /comms");
+  std::vector<std::string> kinds;
+  for (int i : s.clients[0].actions)
+    kinds.push_back(action_kind_name(s.actions[size_t(i)].kind));
+  CHECK(kinds == std::vector<std::string>{"http", "socket_open", "socket_send", "socket_send",
+                                          "socket_close"});
+  // The auth message goes after the login's response; `place` after `ready` came.
+  const Action& place = s.actions[size_t(s.clients[0].actions[3])];
+  REQUIRE(place.message != nullptr);
+  CHECK(place.message->payload.bytes == R"({"type":"place"})");
+  bool waits_for_ready = false;
+  for (int i = 0; i < place.wait_for; ++i)
+    if (s.expectations[size_t(i)].message &&
+        s.expectations[size_t(i)].message->payload.bytes.find("ready") != std::string::npos)
+      waits_for_ready = true;
+  CHECK(waits_for_ready);
+  const Action* close = close_of(s, 0);
+  REQUIRE(close != nullptr);
+  CHECK(close->wait_for == int(s.expectations.size()));
+}
+
+TEST_CASE("messages that answer the client are never taken for heartbeats") {
+  Builder b;
+  using D = store::Direction;
+  auto& up = b.exchange(1, 100, 110, "GET", kApp + "/comms", 101);
+  for (int k = 0; k < 5; ++k) {
+    b.ws(up.id, 1'000'000 + k * 100'000, D::client, 1, R"({"type":"get"})");
+    b.ws(up.id, 1'000'500 + k * 100'000, D::server, 1, R"({"type":"item"})");
+  }
+  Script s = build_script(std::move(b.data), mapped);
+  REQUIRE(s.sessions.size() == 1);
+  CHECK(s.sessions[0].periodic.empty());
+  CHECK(s.sessions[0].expectations.size() == 5);
 }
