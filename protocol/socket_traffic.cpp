@@ -135,10 +135,10 @@ bool Observer::is_socket_request(std::string_view target) {
 }
 
 void Observer::note_session(Family family, const std::string& sid, Source source, bool handshake,
-                            Observed& out) {
+                            Observed& out, uint64_t websocket) {
   if (sid.empty() || known_.count(sid)) return;
   known_[sid] = true;
-  out.sessions.push_back(Session{family, sid, source, handshake});
+  out.sessions.push_back(Session{family, sid, source, handshake, handshake ? websocket : 0});
 }
 
 Observer::EioState& Observer::eio_session(const std::string& sid, eio::Version version) {
@@ -422,7 +422,7 @@ Observed Observer::on_websocket_message(uint64_t ws, Direction direction, bool b
     out.packets.push_back(std::move(rec));
     return out;
   }
-  note_session(socket.family, socket.sid, source, handshake, out);
+  note_session(socket.family, socket.sid, source, handshake, out, ws);
   EioState& state = eio_session(socket.sid, version);
   eio_packets(state, socket.sid, eio::Transport::websocket, direction, {std::move(*packet)}, source,
               out);

@@ -73,6 +73,9 @@ struct Session {
   std::string sid;
   Source source;
   bool handshake_seen = false;  // false when the recording joined a session already open
+  // A session opened on a WebSocket (no polling first): the caller's id of that WebSocket (its
+  // upgrade exchange), whose request is the session's handshake. 0 otherwise.
+  uint64_t opened_on_websocket = 0;
 };
 
 struct Observed {
@@ -142,7 +145,7 @@ class Observer {
   Observed on_eio_exchange(const HttpExchange& exchange, int64_t exchange_id);
   Observed on_sio09_exchange(const HttpExchange& exchange, int64_t exchange_id);
   void note_session(Family family, const std::string& sid, Source source, bool handshake,
-                    Observed& out);
+                    Observed& out, uint64_t websocket = 0);
 
   std::map<std::string, EioState> eio_;           // by sid
   std::map<std::string, bool> known_;             // sids already reported as sessions

@@ -184,8 +184,12 @@ void CaptureAssembler::convert(traffic::Observed observed, std::vector<CaptureEv
     row.sid = session.sid;
     row.protocol = to_store(session.family);
     row.opened_us = session.source.time_us;
+    // The request that opened the session: the polling handshake (or 0.9's handshake GET), or,
+    // for a session opened on a WebSocket, the upgrade request whose first frame was `0{…}`.
     if (session.handshake_seen && session.source.kind == traffic::Source::Kind::exchange) {
       row.handshake_exchange_id = session.source.id;
+    } else if (session.handshake_seen && session.opened_on_websocket != 0) {
+      row.handshake_exchange_id = Id(session.opened_on_websocket);
     }
     sessions_[session.sid] = row.id;
     out.push_back(std::move(row));

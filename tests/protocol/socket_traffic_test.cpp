@@ -195,6 +195,9 @@ TEST_CASE("a WebSocket-only session learns its sid from the first frame") {
       R"(0{"sid":"wsonly","upgrades":[],"pingInterval":25000,"pingTimeout":20000})", ws_source(1));
   REQUIRE(open.sessions.size() == 1);
   CHECK(open.sessions[0].sid == "wsonly");
+  CHECK(open.sessions[0].handshake_seen);
+  // Its handshake is the upgrade request of WebSocket 1, whatever path the app chose.
+  CHECK(open.sessions[0].opened_on_websocket == 1);
   auto connect = obs.on_websocket_message(1, Direction::client, false, "40", ws_source(2));
   REQUIRE(connect.packets.size() == 1);
   CHECK(connect.packets[0].sid == "wsonly");
@@ -311,4 +314,27 @@ TEST_CASE("bad bodies become error packets, refused requests none") {
   REQUIRE(end.packets.size() == 1);
   CHECK(end.packets[0].event == "bin");
   CHECK_FALSE(end.packets[0].error.empty());
+}
+
+TEST_CASE("a WebSocket-only session on a custom path with extra query parameters") {
+  Observer obs;
+  REQUIRE(obs.on_websocket_open(42, "/rt/?appVersion=7&EIO=3&transport=websocket"));
+  auto open = obs.on_websocket_message(
+      42, Direction::server, false,
+      R"(0{"sid":"v3ws","upgrades":[],"pingInterval":25000,"pingTimeout":20000})", ws_source(1));
+  REQUIRE(open.sessions.size() == 1);
+  CHECK(open.sessions[0].family == Family::eio3);
+  CHECK(open.sessions[0].opened_on_websocket == 42);
+  auto connect = obs.on_websocket_message(42, Direction::server, false, "40", ws_source(2));
+  REQUIRE(connect.packets.size() == 1);
+  CHECK(connect.packets[0].sio_type == 0);
+}
+
+TEST_CASE("an upgraded session's handshake is its polling request, not the WebSocket") {
+  Observer obs;
+  REQUIRE(obs.on_websocket_open(5, "/socket.io/?EIO=4&transport=websocket&sid=known"));
+  auto ping = obs.on_websocket_message(5, Direction::client, false, "2probe", ws_source(1));
+  REQUIRE(ping.sessions.size() == 1);
+  CHECK_FALSE(ping.sessions[0].handshake_seen);
+  CHECK(ping.sessions[0].opened_on_websocket == 0);
 }
