@@ -9,7 +9,7 @@ namespace wa::store {
 
 struct Inserter::Statements {
   Statement recording, end_recording, connection, connection_closed, exchange, ws_message, session,
-      packet, attachment, cookie;
+      packet, attachment, cookie, sse_event;
 };
 
 namespace {
@@ -51,6 +51,10 @@ constexpr const char* kInsertCookie =
     "INSERT INTO cookies (id, recording_id, exchange_id, kind, name, value, domain, path, "
     "expires, max_age, secure, http_only, same_site, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
     "?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
+constexpr const char* kInsertSseEvent =
+    "INSERT INTO sse_events (id, recording_id, exchange_id, seq, time_us, event_id, event, data, "
+    "retry) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
 std::optional<std::int64_t> widen(std::optional<int> v) {
   if (!v) return std::nullopt;
@@ -97,6 +101,7 @@ Result<Inserter> Inserter::prepare(Database& db) {
       {&s->exchange, kInsertExchange},     {&s->ws_message, kInsertWsMessage},
       {&s->session, kInsertSession},       {&s->packet, kInsertPacket},
       {&s->attachment, kInsertAttachment}, {&s->cookie, kInsertCookie},
+      {&s->sse_event, kInsertSseEvent},
   };
   for (Item& item : items) {
     auto stmt = db.prepare(item.sql);
@@ -268,6 +273,25 @@ Result<void> Inserter::write_one(const CookieEvent& c, Id rec) {
   s.bind_text_or_null(13, c.same_site);
   s.bind_text_or_null(14, c.raw);
   return run(s, "a cookie");
+}
+
+Result<void> Inserter::write_one(const SseEvent& e, Id rec) {
+  Statement& s = s_->sse_event;
+  s.bind(1, e.id);
+  s.bind(2, rec);
+  s.bind(3, e.exchange_id);
+  s.bind(4, std::int64_t{e.seq});
+  s.bind(5, e.time_us);
+  // An empty id ("id" with no value resets the last event ID) is not the same as none.
+  if (e.event_id) {
+    s.bind_text(6, *e.event_id);
+  } else {
+    s.bind_null(6);
+  }
+  s.bind_text(7, e.event);
+  s.bind_text(8, e.data);
+  s.bind(9, e.retry_ms);
+  return run(s, "a server-sent event");
 }
 
 }  // namespace wa::store

@@ -39,6 +39,7 @@ class Inserter {
   Result<void> write_one(const EioSession& e, Id rec);
   Result<void> write_one(const SocketPacket& e, Id rec);
   Result<void> write_one(const CookieEvent& e, Id rec);
+  Result<void> write_one(const SseEvent& e, Id rec);
 
   Database* db_;
   std::unique_ptr<Statements> s_;

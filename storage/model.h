@@ -196,6 +196,23 @@ struct CookieEvent {
   bool operator==(const CookieEvent&) const = default;
 };
 
+// One Server-Sent Event (HTML Living Standard §9.2.6) of the `text/event-stream` response of
+// exchange `exchange_id`, recorded as it arrived: the exchange row itself is written only when
+// the stream ends (or the client goes away), so these rows refer to it by the id it was given
+// when its request started.
+struct SseEvent {
+  Id id = 0;
+  Id recording_id = 0;
+  Id exchange_id = 0;
+  int seq = 0;                           // order on its stream, from 0
+  Micros time_us = 0;                    // when the blank line that dispatched it arrived
+  std::optional<std::string> event_id;   // set only when the event's block had an `id` field
+  std::string event = "message";         // the event type
+  std::string data;                      // the data lines joined with "\n"
+  std::optional<std::int64_t> retry_ms;  // a `retry` field of the block, in milliseconds
+  bool operator==(const SseEvent&) const = default;
+};
+
 // What may differ between a recording and a replay of it (DESIGN.md, replayer: matching).
 enum class NoiseKind : std::uint8_t {
   header,        // a header name, compared case-insensitively
@@ -220,6 +237,6 @@ struct NoiseRule {
 
 // What the proxy's event loop hands to the writer thread.
 using CaptureEvent = std::variant<Connection, ConnectionClosed, Exchange, WsMessage, EioSession,
-                                  SocketPacket, CookieEvent>;
+                                  SocketPacket, CookieEvent, SseEvent>;
 
 }  // namespace wa::store

@@ -35,6 +35,8 @@ constexpr const char* kPacketColumns =
 constexpr const char* kCookieColumns =
     "id, recording_id, exchange_id, kind, name, value, domain, path, expires, max_age, secure, "
     "http_only, same_site, raw";
+constexpr const char* kSseEventColumns =
+    "id, recording_id, exchange_id, seq, time_us, event_id, event, data, retry";
 
 // A value the schema's CHECK constraints should have kept out: the file was edited by hand or
 // is damaged.
@@ -207,6 +209,20 @@ Result<CookieEvent> read_cookie(const Statement& s, const std::string& path) {
   return c;
 }
 
+Result<SseEvent> read_sse_event(const Statement& s, const std::string&) {
+  SseEvent e;
+  e.id = s.int64(0);
+  e.recording_id = s.int64(1);
+  e.exchange_id = s.int64(2);
+  e.seq = static_cast<int>(s.int64(3));
+  e.time_us = s.int64(4);
+  if (!s.is_null(5)) e.event_id = s.text(5);
+  e.event = s.text(6);
+  e.data = s.text(7);
+  e.retry_ms = s.optional_int64(8);
+  return e;
+}
+
 // Runs `SELECT <columns> FROM <table> WHERE <key> = ? ORDER BY id` and maps every row.
 template <class T>
 Result<std::vector<T>> select_all(Database& db, const char* columns, const char* table,
@@ -243,7 +259,8 @@ Failure CaptureReader::not_found(const char* what, Id id) const {
 Result<std::vector<RecordingSummary>> CaptureReader::recordings() {
   auto stmt = db_.prepare(
       "SELECT r.id, r.name, r.started_us, r.ended_us, r.mode, r.listen, r.upstream, "
-      "r.tool_version, c.connections, c.exchanges, c.ws_messages, c.socket_events "
+      "r.tool_version, c.connections, c.exchanges, c.ws_messages, c.socket_events, "
+      "c.sse_events "
       "FROM recordings AS r JOIN recording_counts AS c ON c.recording_id = r.id ORDER BY r.id");
   if (!stmt) return stmt.error();
   std::vector<RecordingSummary> out;
@@ -255,6 +272,7 @@ Result<std::vector<RecordingSummary>> CaptureReader::recordings() {
     s.exchanges = stmt->int64(9);
     s.ws_messages = stmt->int64(10);
     s.socket_events = stmt->int64(11);
+    s.sse_events = stmt->int64(12);
     out.push_back(std::move(s));
   }
   if (rc != SQLITE_DONE) return db_.failure("cannot list recordings");
@@ -327,6 +345,10 @@ Result<RecordingData> CaptureReader::load(Id recording_id) {
                                          recording_id, read_cookie);
   if (!cookies) return cookies.error();
   data.cookies = std::move(*cookies);
+  auto sse = select_all<SseEvent>(db_, kSseEventColumns, "sse_events", "recording_id", recording_id,
+                                  read_sse_event);
+  if (!sse) return sse.error();
+  data.sse_events = std::move(*sse);
 
   // Attachments, joined to their packets by id.
   std::unordered_map<Id, size_t> index;
@@ -387,6 +409,10 @@ Result<EioSession> CaptureReader::session(Id id) {
 Result<CookieEvent> CaptureReader::cookie(Id id) {
   return select_one<CookieEvent>(db_, kCookieColumns, "cookies", id, read_cookie,
                                  not_found("cookie", id));
+}
+Result<SseEvent> CaptureReader::sse_event(Id id) {
+  return select_one<SseEvent>(db_, kSseEventColumns, "sse_events", id, read_sse_event,
+                              not_found("server-sent event", id));
 }
 
 Result<SocketPacket> CaptureReader::packet(Id id) {

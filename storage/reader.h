@@ -20,6 +20,7 @@ struct RecordingSummary {
   std::int64_t exchanges = 0;
   std::int64_t ws_messages = 0;
   std::int64_t socket_events = 0;  // Socket.IO events (packets with an event name)
+  std::int64_t sse_events = 0;     // Server-Sent Events
   // Socket packets recorded as not decoded (storage/capture_assembler.h, undecodable_reason).
   std::int64_t undecodable_packets = 0;
   bool operator==(const RecordingSummary&) const = default;
@@ -36,6 +37,7 @@ struct RecordingData {
   std::vector<EioSession> sessions;
   std::vector<SocketPacket> packets;
   std::vector<CookieEvent> cookies;
+  std::vector<SseEvent> sse_events;  // of every stream, in arrival order
   bool operator==(const RecordingData&) const = default;
 };
 
@@ -59,6 +61,7 @@ class CaptureReader {
   Result<EioSession> session(Id id);
   Result<SocketPacket> packet(Id id);
   Result<CookieEvent> cookie(Id id);
+  Result<SseEvent> sse_event(Id id);
 
   Database& database() { return db_; }
 

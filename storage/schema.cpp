@@ -26,6 +26,32 @@ CREATE TABLE noise_rules (
 );
 CREATE INDEX noise_rules_by_recording ON noise_rules(recording_id);
 )sql"},
+    {2, "Server-Sent Events, one row per event of a text/event-stream response",
+     R"sql(
+CREATE TABLE sse_events (
+  id            INTEGER PRIMARY KEY,
+  recording_id  INTEGER NOT NULL REFERENCES recordings(id),
+  exchange_id   INTEGER NOT NULL REFERENCES exchanges(id),
+  seq           INTEGER NOT NULL,
+  time_us       INTEGER NOT NULL,
+  event_id      TEXT,
+  event         TEXT NOT NULL,
+  data          TEXT NOT NULL,
+  retry         INTEGER
+);
+CREATE INDEX sse_events_by_recording ON sse_events(recording_id);
+DROP VIEW recording_counts;
+CREATE VIEW recording_counts AS
+SELECT r.id AS recording_id, r.name, r.started_us, r.ended_us,
+       (SELECT count(*) FROM connections WHERE recording_id = r.id) AS connections,
+       (SELECT count(*) FROM exchanges WHERE recording_id = r.id) AS exchanges,
+       (SELECT count(*) FROM ws_messages WHERE recording_id = r.id) AS ws_messages,
+       (SELECT count(*) FROM socket_packets WHERE recording_id = r.id AND event IS NOT NULL)
+         AS socket_events,
+       (SELECT count(*) FROM sse_events WHERE recording_id = r.id) AS sse_events
+FROM recordings AS r
+ORDER BY r.id;
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one step per version");

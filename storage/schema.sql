@@ -151,6 +151,22 @@ CREATE TABLE noise_rules (
 );
 CREATE INDEX noise_rules_by_recording ON noise_rules(recording_id);
 
+-- Since v3. Server-Sent Events (HTML Living Standard §9.2.6), one row per dispatched event of a
+-- text/event-stream response, written as each arrives: the exchange's own row follows when the
+-- stream ends (storage/README.md, "Ids").
+CREATE TABLE sse_events (
+  id            INTEGER PRIMARY KEY,
+  recording_id  INTEGER NOT NULL REFERENCES recordings(id),
+  exchange_id   INTEGER NOT NULL REFERENCES exchanges(id), -- the text/event-stream exchange
+  seq           INTEGER NOT NULL,        -- order on that stream, from 0
+  time_us       INTEGER NOT NULL,        -- when the blank line that dispatched it arrived
+  event_id      TEXT,                    -- the last event ID, when the event had an id field
+  event         TEXT NOT NULL,           -- the event type, 'message' by default
+  data          TEXT NOT NULL,           -- the data lines joined with LF
+  retry         INTEGER                  -- a retry field of the event, in milliseconds
+);
+CREATE INDEX sse_events_by_recording ON sse_events(recording_id);
+
 -- Every Socket.IO event of every recording in capture order, whatever carried it.
 CREATE VIEW socketio_events AS
 SELECT p.recording_id, p.id AS packet_id, p.time_us, p.direction, p.transport,
@@ -176,10 +192,11 @@ SELECT r.id AS recording_id, r.name, r.started_us, r.ended_us,
        (SELECT count(*) FROM exchanges WHERE recording_id = r.id) AS exchanges,
        (SELECT count(*) FROM ws_messages WHERE recording_id = r.id) AS ws_messages,
        (SELECT count(*) FROM socket_packets WHERE recording_id = r.id AND event IS NOT NULL)
-         AS socket_events
+         AS socket_events,
+       (SELECT count(*) FROM sse_events WHERE recording_id = r.id) AS sse_events
 FROM recordings AS r
 ORDER BY r.id;
 
 -- 'WAcp' (Work Already capture); user_version is the schema version (storage/schema.h).
 PRAGMA application_id = 1463903088;
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;

@@ -176,6 +176,27 @@ std::string describe_exchange(const Exchange& e, std::size_t max) {
   return line;
 }
 
+// The path and query of an absolute URL ("/events?x=1"), for lines that name their exchange.
+std::string_view path_of(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return url;
+  size_t path = url.find('/', scheme + 3);
+  return path == std::string_view::npos ? std::string_view("/") : url.substr(path);
+}
+
+// "GET /events  event=update id=3 {"n":1}": the type only when it is not the default, the id
+// when the event carried one.
+std::string describe_sse(const SseEvent& e, const Exchange* stream, std::size_t max) {
+  std::string text = "sse";
+  if (stream)
+    text += " " + printable(stream->method, 20) + " " + printable(path_of(stream->url), 60);
+  text += " ";
+  if (e.event != "message") text += " event=" + printable(e.event, 60);
+  if (e.event_id) text += " id=" + printable(*e.event_id, 60);
+  if (e.retry_ms) text += strf(" retry=%" PRId64, *e.retry_ms);
+  return text + " " + printable(e.data, max);
+}
+
 struct Line {
   Micros time;
   int kind;  // ties at one microsecond: connections first, then what they carry
@@ -239,14 +260,15 @@ std::string format_recording_list(const std::vector<RecordingSummary>& recording
   if (recordings.empty()) return "no recordings\n";
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"ID", "NAME", "STARTED (UTC)", "DURATION", "CONNECTIONS", "EXCHANGES",
-                  "WS MESSAGES", "SOCKET.IO EVENTS"});
+                  "WS MESSAGES", "SOCKET.IO EVENTS", "SSE EVENTS"});
   for (const RecordingSummary& s : recordings) {
     const Recording& r = s.recording;
     rows.push_back({std::to_string(r.id), r.name.empty() ? "-" : printable(r.name, 40),
                     format_utc(r.started_us),
                     r.ended_us ? format_duration(*r.ended_us - r.started_us) : "unfinished",
                     std::to_string(s.connections), std::to_string(s.exchanges),
-                    std::to_string(s.ws_messages), std::to_string(s.socket_events)});
+                    std::to_string(s.ws_messages), std::to_string(s.socket_events),
+                    std::to_string(s.sse_events)});
   }
   // Column widths in characters: printable() output is UTF-8, so count code points.
   auto width = [](const std::string& s) {
@@ -355,6 +377,17 @@ std::string format_timeline(const RecordingData& data, const TimelineOptions& op
     std::string text = describe_ws(m, max);
     if (text.empty()) continue;
     lines.push_back({m.time_us, 4, m.id, std::string(arrow(m.direction)) + " " + text});
+  }
+
+  std::unordered_map<Id, const Exchange*> exchanges;
+  for (const Exchange& e : data.exchanges)
+    exchanges[e.id] = &e;
+  for (const SseEvent& e : data.sse_events) {
+    auto stream = exchanges.find(e.exchange_id);
+    lines.push_back(
+        {e.time_us, 5, e.id,
+         std::string(arrow(Direction::server)) + " " +
+             describe_sse(e, stream == exchanges.end() ? nullptr : stream->second, max)});
   }
 
   std::stable_sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {

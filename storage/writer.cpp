@@ -39,6 +39,9 @@ std::size_t event_bytes(const CaptureEvent& event) {
     std::size_t operator()(const CookieEvent& c) const {
       return c.name.size() + c.value.size() + c.raw.size() + c.domain.size() + c.path.size();
     }
+    std::size_t operator()(const SseEvent& e) const {
+      return e.data.size() + e.event.size() + (e.event_id ? e.event_id->size() : 0);
+    }
   };
   return sizeof(CaptureEvent) + std::visit(Size{}, event);
 }
@@ -85,7 +88,8 @@ Result<std::unique_ptr<CaptureWriter>> CaptureWriter::open(const std::string& pa
   } counters[] = {
       {&writer->next_connection_, "connections"}, {&writer->next_exchange_, "exchanges"},
       {&writer->next_ws_message_, "ws_messages"}, {&writer->next_session_, "eio_sessions"},
-      {&writer->next_packet_, "socket_packets"},  {&writer->next_cookie_, "cookies"}};
+      {&writer->next_packet_, "socket_packets"},  {&writer->next_cookie_, "cookies"},
+      {&writer->next_sse_event_, "sse_events"}};
   for (Counter& c : counters) {
     auto top = max_id(d, c.table);
     if (!top) return top.error();
@@ -130,6 +134,7 @@ Id CaptureWriter::assign_id(CaptureEvent& event) {
     Id operator()(EioSession& s) const { return pick(s.id, w->next_session_); }
     Id operator()(SocketPacket& p) const { return pick(p.id, w->next_packet_); }
     Id operator()(CookieEvent& c) const { return pick(c.id, w->next_cookie_); }
+    Id operator()(SseEvent& e) const { return pick(e.id, w->next_sse_event_); }
   };
   return std::visit(Assign{this}, event);
 }

@@ -76,6 +76,7 @@ class CaptureWriter {
   Id new_session_id() { return ++next_session_; }
   Id new_packet_id() { return ++next_packet_; }
   Id new_cookie_id() { return ++next_cookie_; }
+  Id new_sse_event_id() { return ++next_sse_event_; }
 
   // Queues an event, assigning its id if it is 0; returns that id. Blocks while the queue is
   // full. Fails once the writer is closed or has hit an error it cannot go on from (a full
@@ -113,7 +114,7 @@ class CaptureWriter {
   const WriterOptions options_;
 
   std::atomic<Id> next_connection_{0}, next_exchange_{0}, next_ws_message_{0}, next_session_{0},
-      next_packet_{0}, next_cookie_{0};
+      next_packet_{0}, next_cookie_{0}, next_sse_event_{0};
 
   mutable std::mutex mutex_;
   std::condition_variable has_work_;    // the thread waits for events or closing

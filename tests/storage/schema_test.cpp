@@ -94,8 +94,9 @@ TEST_CASE("schema.sql sets the application id and the version the code expects")
   CHECK(schema_sql().find("PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";") !=
         std::string_view::npos);
   auto schema = schema_of(path);
-  for (const char* table : {"recordings", "connections", "exchanges", "ws_messages", "eio_sessions",
-                            "socket_packets", "socket_attachments", "cookies", "noise_rules"}) {
+  for (const char* table :
+       {"recordings", "connections", "exchanges", "ws_messages", "eio_sessions", "socket_packets",
+        "socket_attachments", "cookies", "noise_rules", "sse_events"}) {
     CHECK_MESSAGE(schema.count(std::string("table ") + table), table);
   }
   for (const char* view : {"socketio_events", "exchange_cookies", "recording_counts"}) {
@@ -162,6 +163,53 @@ TEST_CASE("the v1 fixture migrates to exactly the current schema and keeps its r
   REQUIRE(w.ok());
   CHECK((*w)->recording().id == 3);
   CHECK((*w)->new_exchange_id() == 6);
+}
+
+TEST_CASE("the v2 fixture migrates to exactly the current schema and keeps its rows") {
+  ScratchDir dir;
+  std::string old = copy_fixture(dir, "v2.sqlite");
+  REQUIRE(pragma(old, "user_version") == 2);
+  auto db = open_capture(old, Access::write);
+  REQUIRE_MESSAGE(db.ok(), db.error().why);
+  *db = Database();
+  CHECK(pragma(old, "user_version") == kSchemaVersion);
+
+  std::string fresh = dir.file("fresh.sqlite");
+  REQUIRE(open_capture(fresh, Access::write).ok());
+  CHECK(schema_of(old) == schema_of(fresh));
+
+  auto reader = CaptureReader::open(old);
+  REQUIRE_MESSAGE(reader.ok(), reader.error().why);
+  auto list = reader->recordings();
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 2);
+  CHECK((*list)[0].exchanges == 4);
+  CHECK((*list)[0].socket_events == 3);
+  CHECK((*list)[0].sse_events == 0);  // v2 kept the stream's body only
+  CHECK(load_noise_rules(reader->database(), 1)->size() == 1);
+  auto data = reader->load(1);
+  REQUIRE_MESSAGE(data.ok(), data.error().why);
+  CHECK(data->sse_events.empty());
+  auto stream = reader->exchange(6);
+  REQUIRE(stream.ok());
+  CHECK(stream->response_body.bytes == "id: 1\ndata: one\n\n");
+
+  // What v3 added works on the migrated file: events of a new recording go in and count.
+  {
+    auto w = CaptureWriter::open(old, sample_recording("after migration"));
+    REQUIRE(w.ok());
+    CHECK((*w)->recording().id == 3);
+    SseEvent e;
+    e.exchange_id = (*w)->new_exchange_id();
+    CHECK(e.exchange_id == 7);
+    e.data = "two";
+    REQUIRE((*w)->push(e).ok());
+    REQUIRE((*w)->close(kT0).ok());
+  }
+  auto after = CaptureReader::open(old);
+  REQUIRE(after.ok());
+  CHECK(after->recordings()->back().sse_events == 1);
+  CHECK(after->load(3)->sse_events.at(0).data == "two");
 }
 
 TEST_CASE("reading an old file migrates a private copy and leaves the file as it was") {

@@ -121,6 +121,37 @@ TEST_CASE("the timeline shows Socket.IO 0.9 frames, acks and errors, and skips h
         "   +0.000s  C> message #2 \"hi \xc3\xa9\"  [websocket]\n");
 }
 
+TEST_CASE("the timeline shows server-sent events with their stream, type and id") {
+  RecordingData d;
+  d.recording = sample_recording("sse");
+  Exchange stream;
+  stream.id = 4;
+  stream.method = "GET";
+  stream.url = "http://127.0.0.1:3000/events?x=1";
+  stream.started_us = kT0 + 1000;
+  d.exchanges.push_back(stream);
+  auto sse = [&](Micros at, std::optional<std::string> id, std::string type, std::string data) {
+    SseEvent e;
+    e.id = static_cast<Id>(d.sse_events.size() + 1);
+    e.exchange_id = 4;
+    e.seq = static_cast<int>(d.sse_events.size());
+    e.time_us = at;
+    e.event_id = std::move(id);
+    e.event = std::move(type);
+    e.data = std::move(data);
+    d.sse_events.push_back(e);
+  };
+  sse(kT0 + 2000, "3", "update", R"({"n":1})");
+  sse(kT0 + 3000, std::nullopt, "message", "two\nlines");
+  d.sse_events.back().retry_ms = 500;
+  CHECK(format_timeline(d) ==
+        "recording 0 \"sse\"  2026-11-20 22:26:43 UTC  unfinished  reverse proxy on "
+        "127.0.0.1:8080 -> http://127.0.0.1:3000\n"
+        "   +0.001s  GET http://127.0.0.1:3000/events?x=1\n"
+        "   +0.002s  S> sse GET /events?x=1  event=update id=3 {\"n\":1}\n"
+        "   +0.003s  S> sse GET /events?x=1  retry=500 two\\x0alines\n");
+}
+
 TEST_CASE("nothing from the network reaches the terminal raw") {
   CHECK(printable("plain", 10) == "plain");
   CHECK(printable("\x1b[2Jclear", 20) == "\\x1b[2Jclear");
@@ -163,19 +194,19 @@ TEST_CASE("sizes, durations and times are short and exact") {
 TEST_CASE("the recording list is a table with counts") {
   std::vector<RecordingSummary> list;
   CHECK(format_recording_list(list) == "no recordings\n");
-  RecordingSummary a{sample_recording("login-chat"), 2, 5, 7, 3};
+  RecordingSummary a{sample_recording("login-chat"), 2, 5, 7, 3, 4};
   a.recording.id = 1;
   a.recording.ended_us = kT0 + 12300000;
-  RecordingSummary b{sample_recording(""), 0, 0, 0, 0};
+  RecordingSummary b{sample_recording(""), 0, 0, 0, 0, 0};
   b.recording.id = 12;
   list = {a, b};
   CHECK(format_recording_list(list) ==
         "ID  NAME        STARTED (UTC)          DURATION  CONNECTIONS  EXCHANGES  WS MESSAGES  "
-        "SOCKET.IO EVENTS\n"
+        "SOCKET.IO EVENTS  SSE EVENTS\n"
         " 1  login-chat  2026-11-20 22:26:43      12.3 s            2          5            7  "
-        "               3\n"
+        "               3           4\n"
         "12  -           2026-11-20 22:26:43  unfinished            0          0            0  "
-        "               0\n");
+        "               0           0\n");
 }
 
 TEST_CASE("workalready ls and show: output on stdout, exit 0") {

@@ -59,6 +59,7 @@ RecordingData expected(const Recording& recording, const std::vector<CaptureEven
             if constexpr (std::is_same_v<T, EioSession>) d.sessions.push_back(v);
             if constexpr (std::is_same_v<T, SocketPacket>) d.packets.push_back(v);
             if constexpr (std::is_same_v<T, CookieEvent>) d.cookies.push_back(v);
+            if constexpr (std::is_same_v<T, SseEvent>) d.sse_events.push_back(v);
           }
         },
         e);
@@ -94,6 +95,7 @@ void check_same(const RecordingData& got, const RecordingData& want) {
     CHECK(got.packets[i] == want.packets[i]);
   }
   CHECK(got.cookies == want.cookies);
+  CHECK(got.sse_events == want.sse_events);
   CHECK(got == want);
 }
 
@@ -135,6 +137,78 @@ TEST_CASE("write -> read gives back every field of every event") {
   auto missing = reader->exchange(999);
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().why == path + ": no exchange with id 999");
+}
+
+TEST_CASE("server-sent events are written as they arrive, before their stream's exchange") {
+  ScratchDir dir;
+  std::string path = dir.file("sse.sqlite");
+  auto w = CaptureWriter::open(path, sample_recording("sse"));
+  REQUIRE_MESSAGE(w.ok(), w.error().why);
+  std::vector<CaptureEvent> events = sample_events(**w);
+  Connection c;
+  c.id = (*w)->new_connection_id();
+  c.client_addr = "127.0.0.1:53500";
+  c.server_host = "app.test";
+  c.server_port = 80;
+  c.opened_us = kT0 + 80000;
+  events.push_back(c);
+  // The stream's id is taken when its request starts; its row comes after its events.
+  Exchange stream;
+  stream.id = (*w)->new_exchange_id();
+  stream.connection_id = c.id;
+  stream.method = "GET";
+  stream.url = "http://app.test/events";
+  stream.status = 200;
+  stream.reason = "OK";
+  stream.response_version = "HTTP/1.1";
+  stream.response_headers = {{"Content-Type", "text/event-stream"}};
+  stream.response_body = Payload::whole("id: 1\ndata: one\n\n");
+  stream.started_us = kT0 + 80100;
+  stream.first_byte_us = kT0 + 80200;
+  stream.error_code = "incomplete";
+  stream.error = "client closed the stream";
+  auto sse = [&](int seq, Micros at, std::optional<std::string> id, std::string type,
+                 std::string data, std::optional<std::int64_t> retry) {
+    SseEvent e;
+    e.exchange_id = stream.id;
+    e.seq = seq;
+    e.time_us = at;
+    e.event_id = std::move(id);
+    e.event = std::move(type);
+    e.data = std::move(data);
+    e.retry_ms = retry;
+    return e;
+  };
+  events.push_back(sse(0, kT0 + 80300, "1", "message", "one", std::nullopt));
+  events.push_back(sse(1, kT0 + 80400, std::nullopt, "update", "{\"n\":1}\nline 2", 3000));
+  events.push_back(sse(2, kT0 + 80500, "", "message", "", std::nullopt));  // an id reset
+  events.push_back(stream);
+  push_all(**w, events);
+  REQUIRE((*w)->close(kT0 + 90000).ok());
+  CHECK((*w)->stats().rejected == 0);
+
+  auto reader = CaptureReader::open(path);
+  REQUIRE(reader.ok());
+  const Recording recording = (*w)->recording();
+  auto data = reader->load(recording.id);
+  REQUIRE_MESSAGE(data.ok(), data.error().why);
+  const RecordingData want = expected(recording, events);
+  REQUIRE(data->sse_events.size() == 3);
+  CHECK(data->sse_events == want.sse_events);
+  CHECK(data->sse_events[0].event_id == "1");
+  CHECK_FALSE(data->sse_events[1].event_id);
+  CHECK(data->sse_events[2].event_id == "");
+  check_same(*data, want);
+  CHECK(*reader->sse_event(want.sse_events[1].id) == want.sse_events[1]);
+  auto list = reader->recordings();
+  REQUIRE(list.ok());
+  CHECK(list->back().sse_events == 3);
+
+  // A writer opened on the file later continues after the largest id.
+  w->reset();
+  auto again = CaptureWriter::open(path, sample_recording("next"));
+  REQUIRE(again.ok());
+  CHECK((*again)->new_sse_event_id() == want.sse_events.back().id + 1);
 }
 
 TEST_CASE("text is stored as TEXT when it is UTF-8 and byte for byte either way") {
