@@ -103,8 +103,9 @@ void CopyRun::on_event(size_t index, const SocketEvent& event) {
   auto arrival = state.matcher->on_event(event, context());
   if (arrival.expected >= 0) {
     const store::SocketPacket* recorded = state.matcher->packet(size_t(arrival.expected));
-    if (recorded) values_.on_packet(*recorded, event);
     size_t e = size_t(state.expectation_of[size_t(arrival.expected)]);
+    if (recorded) values_.on_packet(*recorded, event);
+    if (const store::WsMessage* m = s_.expectations[e].message) values_.on_ws_message(*m, event);
     actual_[e] = event_text(event);
     if (!met_[e] && p_.cause[e] >= 0 && action_us_[size_t(p_.cause[e])] >= 0) {
       std::string name = event.kind == EventKind::event ? "event " + event.name

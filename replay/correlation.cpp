@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "protocol/cookie.h"
+#include "protocol/socket_traffic.h"
 #include "protocol/socketio09.h"
 #include "protocol/text.h"
 #include "protocol/url.h"
@@ -179,6 +180,7 @@ class Finder {
       gather_session(data_.sessions[i]);
     for (const auto& p : data_.packets)
       if (p.direction == store::Direction::server) gather_packet(p);
+    gather_ws_messages();
     for (auto& c : candidates_) {
       std::stable_sort(c.sources.begin(), c.sources.end(),
                        [](const Source& a, const Source& b) { return a.time_us < b.time_us; });
@@ -340,6 +342,29 @@ class Finder {
     }
   }
 
+  // Server messages of plain WebSockets (Engine.IO ones are read as packets): their JSON.
+  void gather_ws_messages() {
+    std::map<store::Id, const store::Exchange*> plain;
+    for (const auto& x : data_.exchanges)
+      if (x.status == 101 && !traffic::Observer::is_socket_request(x.url)) plain[x.id] = &x;
+    for (const store::WsMessage& m : data_.ws_messages) {
+      if (m.direction != store::Direction::server || m.opcode != 1) continue;
+      auto upgrade = plain.find(m.exchange_id);
+      if (upgrade == plain.end()) continue;
+      auto u = url::parse(upgrade->second->url);
+      SocketEvent event = event_from_ws(u ? u->path : "/", false, m.payload.bytes);
+      if (!event.args.is_object() && !event.args.is_array()) continue;
+      Source s;
+      s.kind = SourceKind::ws_message;
+      s.ws_message_id = m.id;
+      s.time_us = m.time_us;
+      s.nsp = event.nsp;
+      s.name = event.name;
+      s.where = "ws " + event.nsp;
+      offer_json(event.args, s);
+    }
+  }
+
   void scan(const NeedleSet& needles, std::string_view text, const Use& base) {
     needles.scan(text, [&](uint32_t tag, size_t offset, size_t) {
       Candidate& c = candidates_[tag / 8];
@@ -458,6 +483,8 @@ const char* source_kind_name(SourceKind kind) {
       return "event_arg";
     case SourceKind::ack_arg:
       return "ack_arg";
+    case SourceKind::ws_message:
+      return "ws_message";
     case SourceKind::rule:
       return "rule";
   }
@@ -518,6 +545,10 @@ const std::vector<size_t>& Correlations::issued_by_exchange(store::Id id) const 
 const std::vector<size_t>& Correlations::issued_by_packet(store::Id id) const {
   return lookup(by_packet_, id);
 }
+const std::vector<size_t>& Correlations::issued_by_ws_message(store::Id id) const {
+  return lookup(by_ws_message_, id);
+}
+
 const std::vector<size_t>& Correlations::issued_by_session(store::Id id) const {
   return lookup(by_session_, id);
 }
@@ -558,6 +589,7 @@ Correlations correlate(const store::RecordingData& data, const Rules& rules,
     for (const Source& s : corr.sources) {
       if (s.kind == SourceKind::session_sid) add_unique(out.by_session_[s.session_id], index);
       if (s.packet_id) add_unique(out.by_packet_[s.packet_id], index);
+      if (s.ws_message_id) add_unique(out.by_ws_message_[s.ws_message_id], index);
       if (s.exchange_id) add_unique(out.by_exchange_[s.exchange_id], index);
     }
     for (const Use& u : corr.uses) {
@@ -595,6 +627,9 @@ std::string describe(const Source& s) {
       return part + s.pointer + " of event " + s.name + " on " + s.where;
     case SourceKind::ack_arg:
       return part + s.pointer + " of ack " + s.name + " on " + s.where;
+    case SourceKind::ws_message:
+      return part + s.pointer + " of a" + (s.name.empty() ? "" : " " + s.name) + " message on " +
+             s.where;
     case SourceKind::rule:
       return "rule " + s.name + " on " + s.where;
   }
@@ -765,6 +800,15 @@ void LiveValues::on_packet(const store::SocketPacket& recorded, const SocketEven
         default:
           break;
       }
+    }
+  }
+}
+
+void LiveValues::on_ws_message(const store::WsMessage& recorded, const SocketEvent& live) {
+  for (size_t index : c_->issued_by_ws_message(recorded.id)) {
+    for (const Source& s : c_->list()[index].sources) {
+      if (s.kind != SourceKind::ws_message || s.ws_message_id != recorded.id) continue;
+      learn(index, s, scalar(resolve_pointer(live.args, s.pointer)));
     }
   }
 }

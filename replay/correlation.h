@@ -57,6 +57,7 @@ enum class SourceKind : uint8_t {
   connect_reply,    // `pointer` ("/sid", "/pid") of a Socket.IO CONNECT reply on `nsp`
   event_arg,        // `pointer` into the arguments of the server event `name` on `nsp`
   ack_arg,          // `pointer` into the arguments of a server ack on `nsp`
+  ws_message,       // `pointer` into the JSON of a plain WebSocket server message on `nsp`
   rule,             // extract rule number `rule` of the rules file, named `name`
 };
 const char* source_kind_name(SourceKind kind);
@@ -67,9 +68,10 @@ const char* source_kind_name(SourceKind kind);
 // token before it ("room"), so that the live value is found even if tokens were added before.
 struct Source {
   SourceKind kind = SourceKind::set_cookie;
-  store::Id exchange_id = 0;  // HTTP sources; a 0.9 session's handshake exchange
-  store::Id packet_id = 0;    // connect_reply, event_arg, ack_arg, event rules
-  store::Id session_id = 0;   // session_sid; the session of a packet source
+  store::Id exchange_id = 0;    // HTTP sources; a 0.9 session's handshake exchange
+  store::Id packet_id = 0;      // connect_reply, event_arg, ack_arg, event rules
+  store::Id ws_message_id = 0;  // ws_message
+  store::Id session_id = 0;     // session_sid; the session of a packet source
   std::string name;
   std::string pointer;
   std::string nsp;
@@ -120,6 +122,7 @@ class Correlations {
   // the values used by a recorded exchange, WebSocket message or packet.
   const std::vector<size_t>& issued_by_exchange(store::Id id) const;
   const std::vector<size_t>& issued_by_packet(store::Id id) const;
+  const std::vector<size_t>& issued_by_ws_message(store::Id id) const;
   const std::vector<size_t>& issued_by_session(store::Id id) const;
   const std::vector<size_t>& used_by(Use::Owner owner, store::Id id) const;
 
@@ -135,7 +138,7 @@ class Correlations {
   std::vector<Correlation> list_;
   std::vector<size_t> use_counts_;
   Rules rules_;
-  Index by_exchange_, by_packet_, by_session_;
+  Index by_exchange_, by_packet_, by_session_, by_ws_message_;
   Index used_exchange_, used_ws_, used_packet_;
 };
 
@@ -189,6 +192,8 @@ class LiveValues {
   void on_response(const store::Exchange& recorded, const store::Exchange& live);
   // A live server packet that corresponds to the recorded `packet` (the matcher says which).
   void on_packet(const store::SocketPacket& recorded, const SocketEvent& live);
+  // A live server message of a plain WebSocket that corresponds to the recorded `message`.
+  void on_ws_message(const store::WsMessage& recorded, const SocketEvent& live);
   // The live sid of the session that replays recorded session `session_id` (the live client
   // learns it from the open packet or the 0.9 handshake).
   void on_session(store::Id session_id, std::string_view live_sid);

@@ -351,7 +351,10 @@ Script build_script(store::RecordingData data,
     open.action.recorded_us = s.handshake->started_us;
     open.action.session = int(index);
     items.push_back(open);
-    session_end[int(index)] = s.handshake->ended_us.value_or(s.handshake->started_us);
+    // An upgrade's exchange ends with its WebSocket: the session starts with the 101's head.
+    session_end[int(index)] = s.handshake->status == 101
+                                  ? s.handshake->first_byte_us.value_or(s.handshake->started_us)
+                                  : s.handshake->ended_us.value_or(s.handshake->started_us);
     if (s.handshake->status == 101) note_close(int(index), s.handshake->id);
     if (s.kind == ChannelKind::engineio)
       for (size_t i : session_exchanges[s.recorded_sid])

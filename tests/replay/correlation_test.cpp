@@ -491,3 +491,40 @@ TEST_CASE("a wide recording is scanned once, however many values it issues") {
   Correlations c = correlate(r.data);
   CHECK(c.size() == 2);
 }
+
+TEST_CASE("a value issued in a plain WebSocket message and sent back later is correlated") {
+  Recording r;
+  auto& up = r.exchange("GET", "/comms", {}, "", 101, {}, "");
+  auto message = [&](store::Direction direction, std::string payload) -> store::WsMessage& {
+    store::WsMessage m;
+    m.id = r.next++;
+    m.exchange_id = up.id;
+    m.direction = direction;
+    m.opcode = 1;
+    m.payload = store::Payload::whole(std::move(payload));
+    m.time_us = r.clock;
+    r.clock += 100;
+    r.data.ws_messages.push_back(m);
+    return r.data.ws_messages.back();
+  };
+  store::WsMessage issued =
+      message(store::Direction::server, R"({"type":"session","resume":"rs-7Hq2xPz9Lk"})");
+  message(store::Direction::client, R"({"type":"resume","token":"rs-7Hq2xPz9Lk"})");
+  r.exchange("GET", "/api/resume?token=rs-7Hq2xPz9Lk", {}, "", 200, {}, "");
+  Correlations c = correlate(r.data);
+  const Correlation* found = find_value(c, "rs-7Hq2xPz9Lk");
+  REQUIRE(found);
+  REQUIRE(found->sources.size() == 1);
+  CHECK(found->sources[0].kind == SourceKind::ws_message);
+  CHECK(found->sources[0].pointer == "/resume");
+  CHECK(describe(found->sources[0]) == "/resume of a session message on ws /comms");
+  CHECK(found->uses.size() == 2);
+  CHECK(c.issued_by_ws_message(issued.id).size() == 1);
+
+  // Live, the same place holds another value: it is substituted in what follows.
+  LiveValues live(c);
+  live.on_ws_message(
+      issued, event_from_ws("/comms", false, R"({"type":"session","resume":"rs-LIVE000001"})"));
+  CHECK(live.substitute(R"({"type":"resume","token":"rs-7Hq2xPz9Lk"})", Place(Part::frame)) ==
+        R"({"type":"resume","token":"rs-LIVE000001"})");
+}

@@ -289,13 +289,17 @@ TEST_CASE("a plain WebSocket is a channel: sends, expected messages, periodic ti
   CHECK(first->name == "ready");
   CHECK(first->args["user"] == "alice");
   CHECK(describe(*first) == "ws ready on /comms");
+  // No cookie joins the login and the WebSocket: they are two clients, in causal order.
+  REQUIRE(s.clients.size() == 2);
   std::vector<std::string> kinds;
-  for (int i : s.clients[0].actions)
+  for (int i : s.clients[1].actions)
     kinds.push_back(action_kind_name(s.actions[size_t(i)].kind));
-  CHECK(kinds == std::vector<std::string>{"http", "socket_open", "socket_send", "socket_send",
-                                          "socket_close"});
+  CHECK(kinds ==
+        std::vector<std::string>{"socket_open", "socket_send", "socket_send", "socket_close"});
   // The auth message goes after the login's response; `place` after `ready` came.
-  const Action& place = s.actions[size_t(s.clients[0].actions[3])];
+  const Action& auth = s.actions[size_t(s.clients[1].actions[1])];
+  CHECK(auth.wait_for >= 1);
+  const Action& place = s.actions[size_t(s.clients[1].actions[2])];
   REQUIRE(place.message != nullptr);
   CHECK(place.message->payload.bytes == R"({"type":"place"})");
   bool waits_for_ready = false;
