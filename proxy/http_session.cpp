@@ -230,6 +230,15 @@ void HttpSession::on_client_end() {
     finish_exchange("client_closed", "the client closed the connection mid-request");
     return close_session();
   }
+  if (x_->record.event_stream && x_->response_started) {
+    // An event stream ends when its reader goes away (HTML Living Standard §9.2: the server
+    // keeps it open while the page is open); there is no one left to relay it to.
+    x_->pending.reset();
+    x_->upstream.reset();
+    finish_exchange("client_closed", "the client closed the event stream");
+    x_.reset();
+    return close_session();
+  }
   // The request is complete: the response is still relayed, then the session ends.
 }
 
@@ -510,6 +519,7 @@ http::Flow HttpSession::on_response_head(http::Head& head) {
     return http::Flow::proceed;
   }
   x.response_started = true;
+  ctx_.recorder.response_head(x.record);
   if (head.framing == http::Framing::length && head.content_length) {
     x.record.response_body.reserve(*head.content_length);
   }
@@ -529,6 +539,7 @@ http::Flow HttpSession::on_response_head(http::Head& head) {
 void HttpSession::on_response_body(std::string_view bytes) {
   Exchange& x = *x_;
   x.record.response_body.append(bytes);
+  ctx_.recorder.response_body(x.record, bytes);
   x.response_bytes += bytes.size();
   if (!x.response_chunked) return write_client_body({}, bytes, {});
   if (bytes.empty()) return write_client({});  // a chunk of size zero would end the body

@@ -111,6 +111,17 @@ void Recorder::exchange_done(ExchangeRecord& exchange) {
   store::Exchange& row = exchange.row;
   if (row.id == 0) row.id = writer_->new_exchange_id();
   if (!row.ended_us) row.ended_us = now();
+  if (exchange.event_stream) {
+    std::vector<store::SseEvent> events;
+    exchange.event_stream->finish(now(), events);
+    push_sse(events);
+    // Events that could not be read are said on the exchange, unless it failed otherwise.
+    if (const auto& failure = exchange.event_stream->failure(); failure && row.error.empty()) {
+      row.error_code = errc_name(failure->code);
+      row.error = failure->why;
+    }
+    exchange.event_stream.reset();
+  }
   observe(exchange);
   auto packets = std::move(exchange.packets);
   row.request_body = exchange.request_body.take();
@@ -129,6 +140,23 @@ void Recorder::exchange_done(ExchangeRecord& exchange) {
   for (auto& c : cookies)
     push(std::move(c));
   push_all(std::move(packets));
+}
+
+void Recorder::response_head(ExchangeRecord& exchange) {
+  if (!writer_ || !exchange.recorded || exchange.row.id == 0) return;
+  exchange.event_stream = EventStreamCapture::for_response(exchange.row);
+}
+
+void Recorder::event_stream_data(ExchangeRecord& exchange, std::string_view bytes) {
+  std::vector<store::SseEvent> events;
+  exchange.event_stream->feed(bytes, now(), events);
+  push_sse(events);
+}
+
+void Recorder::push_sse(std::vector<store::SseEvent>& events) {
+  stats_.sse_events += events.size();
+  for (store::SseEvent& e : events)
+    push(std::move(e));
 }
 
 void Recorder::websocket_opened(store::Id exchange_id, std::string_view target) {

@@ -20,6 +20,7 @@
 
 #include "protocol/http1.h"
 #include "protocol/websocket.h"
+#include "proxy/event_stream.h"
 #include "storage/capture_assembler.h"
 #include "storage/model.h"
 #include "storage/writer.h"
@@ -78,6 +79,7 @@ struct RecorderStats {
   // Socket packets or whole polling bodies recorded as not decoded (a corrupt payload, a body
   // whose Content-Encoding did not decode): kept with their reason, never dropped.
   uint64_t undecodable = 0;
+  uint64_t sse_events = 0;
 };
 
 // One exchange being relayed. The session fills it in as the request and response pass and
@@ -89,6 +91,9 @@ struct ExchangeRecord {
   // Socket packets decoded from the bodies by Recorder::observe(), written with the row.
   std::vector<store::CaptureEvent> packets;
   bool observed = false;
+  // Set by Recorder::response_head() for a recorded event stream: its events are recorded as
+  // its body passes (response_body()), not when the exchange is done.
+  std::unique_ptr<EventStreamCapture> event_stream;
 };
 
 class Recorder {
@@ -117,6 +122,15 @@ class Recorder {
   std::string observe(ExchangeRecord& exchange);
   void exchange_done(ExchangeRecord& exchange);
 
+  // The final response head of `exchange` is in its row: a `text/event-stream` response
+  // (HTML Living Standard §9.2) gets an event stream capture.
+  void response_head(ExchangeRecord& exchange);
+  // Response body bytes (transfer coding removed) as they are relayed; only event streams use
+  // them here (the body itself is kept by exchange.response_body).
+  void response_body(ExchangeRecord& exchange, std::string_view bytes) {
+    if (exchange.event_stream) event_stream_data(exchange, bytes);
+  }
+
   // A WebSocket on the connection that exchange `exchange_id` upgraded, for `target` (the
   // request target of the upgrade). Messages of both directions, then its end.
   void websocket_opened(store::Id exchange_id, std::string_view target);
@@ -130,6 +144,8 @@ class Recorder {
  private:
   void push(store::CaptureEvent event);
   void push_all(std::vector<store::CaptureEvent> events);
+  void event_stream_data(ExchangeRecord& exchange, std::string_view bytes);
+  void push_sse(std::vector<store::SseEvent>& events);
 
   store::CaptureWriter* writer_;
   Clock clock_;
