@@ -95,9 +95,9 @@ struct HttpClient::Shared : std::enable_shared_from_this<HttpClient::Shared> {
     bool reused = false;
   };
 
-  Shared(net::Loop& l, HttpClientOptions o) : loop(l), options(std::move(o)) {
-    limits.max_body_bytes = options.max_body_bytes;
-  }
+  // The parsers set no body limit: a streamed body is not held, so only an exchange that
+  // collects its body applies max_body_bytes (Exchange::on_body).
+  Shared(net::Loop& l, HttpClientOptions o) : loop(l), options(std::move(o)) {}
 
   int64_t now() const {
     if (options.clock_us) return options.clock_us();
@@ -205,6 +205,11 @@ class HttpCall::Exchange final : public http::Sink {
 
   bool pending() const { return !finished_; }
 
+  // HttpCall::Dispose: inside a streaming callback the parser is still on the stack, so the
+  // exchange only marks itself; on_data() or on_end() deletes it once the parser returns.
+  bool in_callback() const { return in_callback_; }
+  void abandon() { abandoned_ = true; }
+
  private:
   // The head with Host and Content-Length as the header comment of HttpRequest says, then the
   // body, as one buffer: one write, one segment for small requests.
@@ -303,6 +308,12 @@ class HttpCall::Exchange final : public http::Sink {
       response_.timings.first_byte_us = shared_->now();
     }
     auto consumed = conn_->parser.feed(bytes, *this);
+    if (abandoned_) return delete this;
+    if (too_large_) {
+      return fail(ClientFailure{FailureKind::protocol,
+                                "the response body from " + target_.authority + " is over " +
+                                    std::to_string(shared_->options.max_body_bytes) + " bytes"});
+    }
     if (!consumed) {
       return fail(ClientFailure{
           FailureKind::protocol,
@@ -315,7 +326,8 @@ class HttpCall::Exchange final : public http::Sink {
   void on_end() {
     if (finished_) return;
     auto ended = conn_->parser.finish(*this);
-    if (message_done_) return complete(false);
+    if (abandoned_) return delete this;
+    if (message_done_ && !too_large_) return complete(false);
     if (!got_bytes_ && can_retry()) return retry();
     (void)ended;
     fail(ClientFailure{
@@ -359,14 +371,38 @@ class HttpCall::Exchange final : public http::Sink {
     response_.version = head.version;
     response_.headers = std::move(head.headers);
     keep_alive_ = head.keep_alive;
+    if (response_.status != 101 && request_.on_head) {
+      streaming_callback([&] { request_.on_head(response_); });
+      if (abandoned_) return http::Flow::pause;
+    }
+    if (response_.status != 101 && request_.on_body) {
+      // From here on the time limit is between pieces of the body, not for the whole response.
+      uint64_t idle = request_.body_idle_timeout_ms ? request_.body_idle_timeout_ms : timeout_ms_;
+      conn_->stream->set_idle_timeout(idle);
+      timeout_ms_ = idle;
+    }
     return http::Flow::proceed;
   }
 
   void on_body(std::string_view bytes) override {
-    if (!interim_) response_.body.append(bytes);
+    if (interim_ || abandoned_ || too_large_) return;
+    if (request_.on_body) return streaming_callback([&] { request_.on_body(bytes); });
+    if (response_.body.size() + bytes.size() > shared_->options.max_body_bytes) {
+      too_large_ = true;  // on_data() fails the request once the parser has returned
+      return;
+    }
+    response_.body.append(bytes);
+  }
+
+  template <class F>
+  void streaming_callback(F&& call) {
+    in_callback_ = true;
+    call();
+    in_callback_ = false;
   }
 
   http::Flow on_message_end() override {
+    if (abandoned_ || too_large_) return http::Flow::pause;
     if (interim_ || response_.status == 101) return http::Flow::proceed;
     message_done_ = true;
     return http::Flow::pause;
@@ -449,12 +485,20 @@ class HttpCall::Exchange final : public http::Sink {
   bool upgraded_ = false;
   bool retried_ = false;
   bool finished_ = false;
+  bool in_callback_ = false;  // on_head or on_body is running
+  bool abandoned_ = false;    // the HttpCall was cancelled from inside one of them
+  bool too_large_ = false;    // a collected body went over max_body_bytes
 };
 
 // ---- HttpCall ----
 
+void HttpCall::Dispose::operator()(Exchange* exchange) const {
+  if (exchange->in_callback()) return exchange->abandon();
+  delete exchange;
+}
+
 HttpCall::HttpCall() = default;
-HttpCall::HttpCall(std::unique_ptr<Exchange> exchange) : exchange_(std::move(exchange)) {}
+HttpCall::HttpCall(Exchange* exchange) : exchange_(exchange) {}
 HttpCall::HttpCall(HttpCall&&) noexcept = default;
 HttpCall& HttpCall::operator=(HttpCall&&) noexcept = default;
 HttpCall::~HttpCall() = default;
@@ -480,14 +524,14 @@ HttpCall HttpClient::send(HttpRequest request, Callback done) {
   auto exchange = std::make_unique<HttpCall::Exchange>(shared_, std::move(request), std::move(done),
                                                        UpgradeCallback{});
   exchange->start();
-  return HttpCall(std::move(exchange));
+  return HttpCall(exchange.release());
 }
 
 HttpCall HttpClient::upgrade(HttpRequest request, UpgradeCallback done) {
   auto exchange = std::make_unique<HttpCall::Exchange>(shared_, std::move(request), Callback{},
                                                        std::move(done));
   exchange->start();
-  return HttpCall(std::move(exchange));
+  return HttpCall(exchange.release());
 }
 
 void HttpClient::close_idle() {

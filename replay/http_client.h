@@ -14,6 +14,16 @@
 // kept-alive connection before any byte of its response arrived is sent once more on a new
 // connection, as browsers do: the server may have closed the idle connection as it was reused.
 //
+// Streaming (Server-Sent Events, HTML Living Standard §9.2, whose responses last as long as the
+// page): a request with HttpRequest::on_head / on_body set is told of the response head and of
+// each piece of the body as they arrive, long before the response ends (if it ever does).
+// Timeouts then apply in two phases: until the head is complete, the response timeout (time
+// without a byte); after it, `body_idle_timeout_ms` between pieces of the body, so that a
+// stream that keeps sending is never cut, however long it lasts. The caller abandons a stream
+// by cancelling (or dropping) its HttpCall, also from inside on_head or on_body: the done
+// callback then never runs, nothing counts as failed, and the connection is closed rather than
+// pooled (the response on it is unfinished).
+//
 // Lifetimes: every callback runs from the loop, never inside the call that started the request.
 // The HttpCall handle owns the request: dropping it cancels it (the callback never runs). The
 // HttpClient must outlive its handles' callbacks being run, and must be destroyed before the
@@ -78,6 +88,8 @@ class [[nodiscard]] ClientResult {
   std::variant<T, ClientFailure> v_;
 };
 
+struct HttpResponse;
+
 struct HttpRequest {
   std::string method = "GET";
   // Absolute http:// or https:// URL. Its path and query are sent exactly as written (the
@@ -89,8 +101,18 @@ struct HttpRequest {
   http::Headers headers = {};
   std::string body = {};
   // The response timeout for this request (e.g. a long poll that the server holds); 0: the
-  // client's default.
+  // client's default. For a streamed response (on_body set), it runs until the head is in.
   uint64_t timeout_ms = 0;
+  // Streaming: the final response head (status, reason, version, headers and timings, no body),
+  // once, as soon as it is in. Not called for 101 (see HttpClient::upgrade).
+  std::function<void(const HttpResponse& head)> on_head = {};
+  // Streaming: each piece of the body as it arrives, transfer coding removed (chunked framing
+  // gone), content coding kept. When set, the body is not collected: the done callback's
+  // HttpResponse::body stays empty, and max_body_bytes does not apply.
+  std::function<void(std::string_view chunk)> on_body = {};
+  // Streaming: the longest silence allowed between pieces of the body once the head is in;
+  // 0: the same as the response timeout.
+  uint64_t body_idle_timeout_ms = 0;
 };
 
 // Microseconds on the client's clock (HttpClientOptions::clock_us).
@@ -137,7 +159,8 @@ struct HttpClientOptions {
 class HttpClient;
 
 // One request in flight. Dropping (or cancel()) cancels it: its callback never runs, and its
-// connection, if it had one, is closed. Empty when default-constructed or moved from.
+// connection, if it had one, is closed. Empty when default-constructed or moved from. Safe to
+// cancel or drop from inside the request's on_head and on_body callbacks.
 class HttpCall {
  public:
   HttpCall();
@@ -152,8 +175,13 @@ class HttpCall {
  private:
   friend class HttpClient;
   class Exchange;
-  explicit HttpCall(std::unique_ptr<Exchange> exchange);
-  std::unique_ptr<Exchange> exchange_;
+  // Deletes the exchange, or, while one of its streaming callbacks runs, has it delete itself
+  // once the callback has returned.
+  struct Dispose {
+    void operator()(Exchange* exchange) const;
+  };
+  explicit HttpCall(Exchange* exchange);
+  std::unique_ptr<Exchange, Dispose> exchange_;
 };
 
 class HttpClient {

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "net/tcp_listener.h"
+#include "net/timer.h"
 #include "net/tls_stream.h"
 #include "protocol/http1.h"
 #include "tests/net/pki.h"
@@ -453,6 +455,181 @@ TEST_CASE("HttpClient: https, verified with an extra trust anchor, or refused wi
     HttpClient insecure(loop, {.insecure = true});
     auto unchecked = run(loop, insecure, {.url = server.url("/")});
     REQUIRE(unchecked);
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
+
+namespace {
+
+// A server side that sends `pieces` of a response one at a time, `gap_ms` apart.
+struct Trickle {
+  net::Owned<net::Timer> timer;
+  std::vector<std::string> pieces;
+  size_t next = 0;
+
+  void start(net::Loop& loop, TestServer::Conn& c, std::vector<std::string> all, uint64_t gap_ms) {
+    pieces = std::move(all);
+    timer = net::Timer::create(loop);
+    timer->start_repeating(gap_ms, gap_ms, [this, &c] {
+      if (next < pieces.size()) c.reply(pieces[next++]);
+      if (next == pieces.size()) timer->stop();
+    });
+  }
+};
+
+std::string chunk(std::string_view data) {
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return size + std::string(data) + "\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("HttpClient streaming: head and chunks arrive as they are sent, then the end") {
+  net::Loop loop;
+  {
+    TestServer server(loop);
+    Trickle trickle;
+    server.on_request = [&](TestServer::Conn& c) {
+      c.reply(
+          "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+          "Transfer-Encoding: chunked\r\n\r\n");
+      // Each gap is longer than half the response timeout, and the whole stream far longer
+      // than it: only silence between pieces counts once the head is in.
+      trickle.start(loop, c,
+                    {chunk("id: 1\ndata: one\n\n"), chunk(": keep-alive\n\n"), chunk("data: t"),
+                     chunk("wo\n\n"), "0\r\n\r\n"},
+                    120);
+    };
+    HttpClient client(loop, {.response_timeout_ms = 200});
+    std::optional<HttpResponse> head;
+    std::vector<std::string> chunks;
+    std::vector<size_t> chunks_at_head;
+    std::optional<ClientResult<HttpResponse>> done;
+    HttpCall call = client.send({.url = server.url("/events"),
+                                 .headers = {{"Accept", "text/event-stream"}},
+                                 .on_head =
+                                     [&](const HttpResponse& h) {
+                                       head = h;
+                                       chunks_at_head.push_back(chunks.size());
+                                     },
+                                 .on_body = [&](std::string_view c) { chunks.emplace_back(c); }},
+                                [&](ClientResult<HttpResponse> r) { done.emplace(std::move(r)); });
+    REQUIRE(run_until(loop, [&] { return head.has_value(); }));
+    CHECK(head->status == 200);
+    CHECK(head->headers[0] == http::Header{"Content-Type", "text/event-stream"});
+    CHECK(head->body.empty());
+    CHECK(chunks_at_head == std::vector<size_t>{0});
+    CHECK(call.pending());
+    // The first event is there before the response ends.
+    REQUIRE(run_until(loop, [&] { return !chunks.empty(); }));
+    CHECK(chunks[0] == "id: 1\ndata: one\n\n");
+    CHECK_FALSE(done.has_value());
+
+    REQUIRE(run_until(loop, [&] { return done.has_value(); }));
+    REQUIRE_MESSAGE(*done, done->error().why);
+    CHECK((*done)->status == 200);
+    CHECK((*done)->body.empty());  // it went to on_body
+    CHECK(chunks == std::vector<std::string>{"id: 1\ndata: one\n\n", ": keep-alive\n\n", "data: t",
+                                             "wo\n\n"});
+    CHECK_FALSE(call.pending());
+    CHECK(client.idle_connections() == 1);  // a stream that ended cleanly leaves a connection
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
+
+TEST_CASE("HttpClient streaming: silence between chunks times out after the body idle timeout") {
+  net::Loop loop;
+  {
+    TestServer server(loop);
+    server.on_request = [&](TestServer::Conn& c) {
+      c.reply(
+          "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+          "Transfer-Encoding: chunked\r\n\r\n" +
+          chunk("data: a\n\n"));
+    };
+    HttpClient client(loop, {.response_timeout_ms = 5000});
+    std::vector<std::string> chunks;
+    std::optional<ClientResult<HttpResponse>> done;
+    HttpCall call = client.send({.url = server.url("/events"),
+                                 .on_body = [&](std::string_view c) { chunks.emplace_back(c); },
+                                 .body_idle_timeout_ms = 150},
+                                [&](ClientResult<HttpResponse> r) { done.emplace(std::move(r)); });
+    REQUIRE(run_until(
+        loop, [&] { return done.has_value(); }, 3000));
+    REQUIRE_FALSE(*done);
+    CHECK(done->error().kind == FailureKind::timeout);
+    CHECK(done->error().why.find("stalled for 150 ms") != std::string::npos);
+    CHECK(chunks == std::vector<std::string>{"data: a\n\n"});
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
+
+TEST_CASE("HttpClient streaming: cancelling from inside on_body closes the connection quietly") {
+  net::Loop loop;
+  {
+    TestServer server(loop);
+    Trickle trickle;
+    server.on_request = [&](TestServer::Conn& c) {
+      if (c.head.target == "/plain") return c.reply(ok_response("plain"));
+      c.reply(
+          "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+          "Transfer-Encoding: chunked\r\n\r\n");
+      // Two chunks in one write: the parser is still inside the buffer when the call goes.
+      trickle.start(loop, c, {chunk("data: 1\n\n") + chunk("data: 2\n\n"), chunk("data: 3\n\n")},
+                    20);
+    };
+    HttpClient client(loop);
+    // The kept-alive connection of a first request is reused by the stream, and must not go
+    // back to the pool when the stream is abandoned.
+    REQUIRE(run(loop, client, {.url = server.url("/plain")}));
+    REQUIRE(client.idle_connections() == 1);
+
+    std::vector<std::string> chunks;
+    bool called = false;
+    HttpCall call;
+    call = client.send({.url = server.url("/events"),
+                        .on_body =
+                            [&](std::string_view c) {
+                              chunks.emplace_back(c);
+                              call.cancel();
+                            }},
+                       [&](ClientResult<HttpResponse>) { called = true; });
+    REQUIRE(run_until(loop, [&] { return !chunks.empty(); }));
+    CHECK_FALSE(call.pending());
+    // The server sees its connection close; nothing more arrives and nothing is reported.
+    REQUIRE(run_until(loop, [&] { return !server.conns[0]->stream; }));
+    CHECK(chunks == std::vector<std::string>{"data: 1\n\n"});
+    CHECK_FALSE(called);
+    CHECK(client.idle_connections() == 0);
+
+    // Dropping the handle from inside on_head, and cancelling from outside, work the same.
+    std::optional<HttpCall> held;
+    bool head_seen = false;
+    held = client.send({.url = server.url("/events"),
+                        .on_head =
+                            [&](const HttpResponse&) {
+                              head_seen = true;
+                              held.reset();
+                            },
+                        .on_body = [&](std::string_view c) { chunks.emplace_back(c); }},
+                       [&](ClientResult<HttpResponse>) { called = true; });
+    REQUIRE(run_until(loop, [&] { return head_seen; }));
+    CHECK(chunks.size() == 1);
+
+    size_t before = chunks.size();
+    HttpCall outside = client.send({.url = server.url("/events"),
+                                    .on_body = [&](std::string_view c) { chunks.emplace_back(c); }},
+                                   [&](ClientResult<HttpResponse>) { called = true; });
+    REQUIRE(run_until(loop, [&] { return chunks.size() > before; }));
+    outside.cancel();
+    run_until(
+        loop, [] { return false; }, 100);
+    CHECK_FALSE(called);
+    CHECK(client.idle_connections() == 0);
     server.close();
   }
   CHECK(loop.close() == 0);
