@@ -18,9 +18,10 @@ inline constexpr size_t kMaxDecodedBody = 16u << 20;
 // The first value of a header (names compared case-insensitively), "" when absent.
 std::string_view header_value(const store::Headers& headers, std::string_view name);
 
-// The body without its content coding: "" and "identity" give the bytes back; "gzip",
-// "x-gzip" and "deflate" (zlib-wrapped or, as some servers send it, raw) are inflated. nullopt
-// for other or stacked codings ("br", "gzip, br"), corrupt data, or more than `limit` bytes.
+// The body without its content coding (protocol/content_coding.h): "" and "identity" give the
+// bytes back; gzip, x-gzip, deflate (zlib-wrapped or raw) and br are decoded, stacked codings
+// ("gzip, br") in reverse order. nullopt for an unknown coding, corrupt or cut data, or more
+// than `limit` bytes.
 std::optional<std::string> decode_content(std::string_view bytes, std::string_view coding,
                                           size_t limit = kMaxDecodedBody);
 

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "protocol/content_coding.h"
+#include "replay/body.h"
 #include "replay/ws_random.h"
 
 namespace wa::replay {
@@ -212,7 +214,18 @@ void SocketClient::on_http(uint64_t id, const std::string& url,
     if (options_.on_response) options_.on_response(url, *result);
     std::string_view content_type;
     if (auto found = http::find_header(result->headers, "content-type")) content_type = *found;
-    core_.http_response(id, result->status, content_type, result->body, now());
+    // RFC 9110 §12.5.3: a request without Accept-Encoding accepts any coding, so a server may
+    // compress a polling body although this client asks for none. A body that does not decode
+    // goes on as it is, and the Engine.IO decoder says what is wrong with it.
+    std::string_view body = result->body;
+    std::string decoded;
+    if (auto coding = http::find_header(result->headers, "content-encoding")) {
+      if (auto r = coding::decode_all(*coding, body, kMaxDecodedBody)) {
+        decoded = std::move(*r);
+        body = decoded;
+      }
+    }
+    core_.http_response(id, result->status, content_type, body, now());
   }
   drain();
 }

@@ -1,5 +1,6 @@
 #include "replay/body.h"
 
+#include <brotli/encode.h>
 #include <doctest/doctest.h>
 #include <zlib.h>
 
@@ -23,9 +24,19 @@ std::string compressed(std::string_view data, int window_bits) {
   return out;
 }
 
+std::string brotli(std::string_view in) {
+  size_t size = BrotliEncoderMaxCompressedSize(in.size()) + 16;
+  std::string out(size, '\0');
+  REQUIRE(BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT,
+                                in.size(), reinterpret_cast<const uint8_t*>(in.data()), &size,
+                                reinterpret_cast<uint8_t*>(out.data())) == BROTLI_TRUE);
+  out.resize(size);
+  return out;
+}
+
 }  // namespace
 
-TEST_CASE("content codings: identity, gzip (several members), deflate zlib and raw") {
+TEST_CASE("content codings: identity, gzip (several members), deflate zlib and raw, br, stacked") {
   std::string text(5000, 'x');
   CHECK(decode_content("abc", "") == "abc");
   CHECK(decode_content("abc", " Identity ") == "abc");
@@ -33,8 +44,12 @@ TEST_CASE("content codings: identity, gzip (several members), deflate zlib and r
   CHECK(decode_content(compressed("ab", 15 + 16) + compressed("cd", 15 + 16), "x-gzip") == "abcd");
   CHECK(decode_content(compressed(text, 15), "deflate") == text);
   CHECK(decode_content(compressed(text, -15), "deflate") == text);
+  CHECK(decode_content(brotli(text), "br") == text);
+  CHECK(decode_content(brotli(compressed(text, 15 + 16)), "gzip, br") == text);
+  CHECK(decode_content(compressed(brotli(text), -15), "br, deflate") == text);
   CHECK_FALSE(decode_content("abc", "br"));
   CHECK_FALSE(decode_content(compressed(text, 15 + 16), "gzip, br"));
+  CHECK_FALSE(decode_content("abc", "compress"));
   CHECK_FALSE(decode_content("not gzip", "gzip"));
   std::string gz = compressed(text, 15 + 16);
   CHECK_FALSE(decode_content(gz.substr(0, gz.size() / 2), "gzip"));  // cut
