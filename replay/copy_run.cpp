@@ -139,7 +139,7 @@ void CopyRun::build_matcher(size_t i) {
   EventMatchOptions mo;
   mo.tolerate_broadcasts = options_.concurrency > 1;
   mo.broadcast_kinds = p_.broadcasts;
-  if (session.kind == ChannelKind::websocket) {
+  if (session.kind != ChannelKind::engineio) {
     // Every recorded message is an application message: one expected event each, in order.
     std::vector<SocketEvent> events;
     for (int e : session.expectations)
@@ -285,13 +285,19 @@ void CopyRun::check_done() {
 
 void CopyRun::start_action(size_t i) {
   const Action& a = s_.actions[i];
-  bool websocket = a.session >= 0 && s_.sessions[size_t(a.session)].kind == ChannelKind::websocket;
+  ChannelKind kind = a.session >= 0 ? s_.sessions[size_t(a.session)].kind : ChannelKind::engineio;
+  bool websocket = kind == ChannelKind::websocket, stream = kind == ChannelKind::sse;
   switch (a.kind) {
     case ActionKind::http:
       start_http(i);
       break;
     case ActionKind::socket_open:
-      websocket ? open_websocket(i) : open_socket(i);
+      if (stream)
+        open_stream(i);
+      else if (websocket)
+        open_websocket(i);
+      else
+        open_socket(i);
       break;
     case ActionKind::socket_send:
       websocket ? send_ws_message(i) : send_packet(i);
@@ -308,6 +314,7 @@ void CopyRun::close_session(size_t index) {
   SessionState& s = sessions_[index];
   if (!s.live() || s.ended || s.closing) return;
   s.closing = true;
+  if (s_.sessions[index].kind == ChannelKind::sse) return close_stream(index);
   s.close();
 }
 

@@ -1,6 +1,7 @@
 // One copy of a recording replayed live (runner.h): the scheduling of its actions, and one
 // channel kind per file — HTTP (copy_run_http.cpp), Engine.IO / Socket.IO sessions
-// (copy_run_socketio.cpp), plain WebSockets (copy_run_websocket.cpp). Internal to the runner.
+// (copy_run_socketio.cpp), plain WebSockets (copy_run_websocket.cpp), event streams
+// (copy_run_sse.cpp). Internal to the runner.
 //
 // Scheduling (copy_run.cpp): an action starts once every expectation recorded before it
 // (Action::wait_for) has been met and the client's previous action has started (with --pace
@@ -23,7 +24,9 @@
 #include <vector>
 
 #include "net/timer.h"
+#include "protocol/content_coding.h"
 #include "protocol/cookie_jar.h"
+#include "protocol/sse.h"
 #include "replay/runner.h"
 #include "replay/socket_client.h"
 #include "replay/ws_client.h"
@@ -65,6 +68,9 @@ class CopyRun {
   struct SessionState {
     std::unique_ptr<SocketClient> client;  // Engine.IO / Socket.IO
     std::unique_ptr<WsClient> ws;          // plain WebSocket
+    HttpCall stream;                       // event stream: its request, while it lasts
+    std::optional<sse::Parser> parser;
+    std::optional<coding::Decoder> decoder;  // the stream's Content-Encoding, if any
     std::optional<EventMatcher> matcher;
     std::vector<int> expectation_of;  // by matcher index
     size_t first_unmet = 0;           // matcher index: every one before it is met
@@ -74,7 +80,7 @@ class CopyRun {
     size_t after_close = 0;  // unexpected messages that came after the replayer closed it
     std::string note;
 
-    bool live() const { return client || ws; }
+    bool live() const { return client || ws || stream.pending(); }
     void close() {
       if (client) client->close();
       if (ws) ws->close();
@@ -82,6 +88,7 @@ class CopyRun {
     void drop() {
       client.reset();
       ws.reset();
+      stream.cancel();
     }
   };
 
@@ -122,13 +129,23 @@ class CopyRun {
   void send_packet(size_t i);
   void on_message(size_t index, SocketMessage& message);
   // A live event of a session: paired with the recorded ones, and what it meets is met.
-  void on_event(size_t index, const SocketEvent& event);
+  // Returns the expectation it was paired with, -1 for none.
+  int on_event(size_t index, const SocketEvent& event);
   void on_socket_end(size_t index, const std::optional<ClientFailure>& failure);
   void end_session(SessionState& s, const std::string& why);
 
   // ---- Plain WebSockets (copy_run_websocket.cpp) ----
   void open_websocket(size_t i);
   void send_ws_message(size_t i);
+
+  // ---- Event streams (copy_run_sse.cpp) ----
+  void open_stream(size_t i);
+  void on_stream_head(size_t index, const HttpResponse& head);
+  void on_stream_body(size_t index, std::string_view chunk);
+  // The browser let the stream go: the request is abandoned, which is its clean end.
+  void close_stream(size_t index);
+  // Recorded event ids to the live ones, for the Last-Event-ID of a stream opened again.
+  std::map<std::string, std::string> live_event_ids_;
 
   // ---- Finishing (copy_run.cpp) ----
   void finish();

@@ -85,32 +85,35 @@ void CopyRun::on_message(size_t index, SocketMessage& message) {
   if (event) on_event(index, *event);
 }
 
-void CopyRun::on_event(size_t index, const SocketEvent& event) {
+int CopyRun::on_event(size_t index, const SocketEvent& event) {
   SessionState& state = sessions_[index];
   const SocketSession& session = s_.sessions[index];
   if (!session.periodic.empty() && session.periodic.count(identity(event))) {
     ++state.periodic;  // heartbeats and ticks: their number depends on how long it stays open
-    return;
+    return -1;
   }
   if (state.closing && state.matcher->waiting() == 0) {
     // The server's answer to our close, or what it sent before it knew: the recording, closed
     // at the same point, could not show it either.
     ++state.after_close;
-    return;
+    return -1;
   }
   int64_t at = now_rel();
   live_.events[index].push_back(event);
   auto arrival = state.matcher->on_event(event, context());
+  int paired = -1;
   if (arrival.expected >= 0) {
     const store::SocketPacket* recorded = state.matcher->packet(size_t(arrival.expected));
     size_t e = size_t(state.expectation_of[size_t(arrival.expected)]);
+    paired = int(e);
     if (recorded) values_.on_packet(*recorded, event);
     if (const store::WsMessage* m = s_.expectations[e].message) values_.on_ws_message(*m, event);
     actual_[e] = event_text(event);
     if (!met_[e] && p_.cause[e] >= 0 && action_us_[size_t(p_.cause[e])] >= 0) {
       std::string name = event.kind == EventKind::event ? "event " + event.name
-                         : event.kind == EventKind::ws
-                             ? "ws " + event.nsp + (event.name.empty() ? "" : " " + event.name)
+                         : event.kind == EventKind::ws || event.kind == EventKind::sse
+                             ? std::string(event_kind_name(event.kind)) + " " + event.nsp +
+                                   (event.name.empty() ? "" : " " + event.name)
                              : "event " + std::string(event_kind_name(event.kind));
       latencies_[name].push_back((at - action_us_[size_t(p_.cause[e])]));
     }
@@ -123,6 +126,7 @@ void CopyRun::on_event(size_t index, const SocketEvent& event) {
   for (size_t m = state.first_unmet; m < state.matcher->size(); ++m)
     if (state.matcher->arrived(m)) meet(size_t(state.expectation_of[m]));
   advance();
+  return paired;
 }
 
 void CopyRun::on_socket_end(size_t index, const std::optional<ClientFailure>& failure) {

@@ -187,6 +187,7 @@ Json comparable_args(const SocketEvent& e, bool recovery) {
 std::string event_scope(const SocketEvent& e) {
   if (e.kind == EventKind::event) return "event " + e.name;
   if (e.kind == EventKind::ws) return "ws " + e.nsp;
+  if (e.kind == EventKind::sse) return "sse " + e.nsp;
   return event_kind_name(e.kind);
 }
 

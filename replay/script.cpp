@@ -7,6 +7,8 @@
 
 #include "protocol/engineio.h"
 #include "protocol/socketio09.h"
+#include "protocol/sse.h"
+#include "protocol/text.h"
 #include "protocol/url.h"
 #include "replay/socket_event.h"
 
@@ -113,6 +115,14 @@ std::set<std::string> periodic_kinds(const std::string& path,
   return out;
 }
 
+// A response recorded as an event stream (HTML Living Standard §9.2.5).
+bool is_event_stream(const store::Exchange& x) {
+  if (x.status != 200) return false;
+  for (const store::Header& h : x.response_headers)
+    if (text::iequals(h.name, "content-type")) return sse::is_event_stream(h.value);
+  return false;
+}
+
 }  // namespace
 
 const char* action_kind_name(ActionKind kind) {
@@ -146,6 +156,9 @@ std::optional<SocketEvent> recorded_event(const Script& script, const Expectatio
   if (x.kind == Expectation::Kind::message && x.message && x.session >= 0)
     return event_from_ws(script.sessions[size_t(x.session)].path, x.message->opcode == 2,
                          x.message->payload.bytes);
+  if (x.kind == Expectation::Kind::sse && x.sse && x.session >= 0)
+    return event_from_sse(script.sessions[size_t(x.session)].path, x.sse->event, x.sse->data,
+                          x.sse->event_id);
   return std::nullopt;
 }
 
@@ -296,6 +309,26 @@ Script build_script(store::RecordingData data,
     script.sessions.push_back(std::move(s));
   }
 
+  // --- Event streams -------------------------------------------------------------------------
+  std::map<store::Id, std::vector<const store::SseEvent*>> events_of;
+  for (const store::SseEvent& e : script.data.sse_events)
+    events_of[e.exchange_id].push_back(&e);
+  std::map<int, store::Id> stream_of;  // session index → its exchange
+  for (size_t i = 0; i < exchanges.size(); ++i) {
+    const store::Exchange& x = exchanges[i];
+    if (absorbed.count(i) || !is_event_stream(x)) continue;
+    if (!is_mapped(origin_of(x.url))) continue;  // skipped with the other exchanges below
+    absorbed.insert(i);
+    SocketSession s;
+    s.kind = ChannelKind::sse;
+    s.client = client_of(i);
+    s.handshake = &x;
+    auto u = url::parse(x.url);
+    s.path = u && !u->path.empty() ? u->path : "/";
+    stream_of[int(script.sessions.size())] = x.id;
+    script.sessions.push_back(std::move(s));
+  }
+
   // --- Actions and expectations, in recorded order ------------------------------------------
   struct Pending {
     int64_t time;
@@ -425,6 +458,22 @@ Script build_script(store::RecordingData data,
       item.expectation.packet = p;
     }
     items.push_back(item);
+  }
+  for (const auto& [index, stream] : stream_of) {
+    SocketSession& s = script.sessions[size_t(index)];
+    for (const store::SseEvent* e : events_of[stream]) {
+      session_end[index] = std::max(session_end[index], e->time_us);
+      Pending item{e->time_us, order++, false, {}, {}};
+      item.expectation.kind = Expectation::Kind::sse;
+      item.expectation.client = s.client;
+      item.expectation.recorded_us = e->time_us;
+      item.expectation.session = index;
+      item.expectation.sse = e;
+      items.push_back(item);
+    }
+    // The stream ended when the browser let it go (or the server ended it).
+    if (s.handshake->ended_us)
+      session_end[index] = std::max(session_end[index], *s.handshake->ended_us);
   }
   for (auto [index, end] : session_end) {
     if (auto closed = client_closed.find(index); closed != client_closed.end())

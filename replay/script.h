@@ -12,7 +12,11 @@
 // itself: a socket session becomes an `open` action (the handshake), one `send` action per
 // application packet the client sent (CONNECT, events, acks, disconnects), and a `close`.
 // A plain WebSocket (an upgrade that is not Engine.IO or 0.9) is a channel of its own, made the
-// same way: `open` (the upgrade), one `send` per client data message, and a `close`.
+// same way: `open` (the upgrade), one `send` per client data message, and a `close`. So is an
+// event stream (a response recorded as `text/event-stream`, with its events): `open` (the
+// request; its status is compared when the head comes) and `close` (the browser let it go);
+// each recorded event is expected on its own, so that what followed it can wait for it, and the
+// replay never waits for the response to end.
 //
 // Expectations. Each replayed HTTP request expects its response; each socket session expects
 // the application packets the server sent (CONNECT replies, events, acks, errors): heartbeats,
@@ -62,9 +66,9 @@ enum class Plan : uint8_t {
 };
 const char* plan_name(Plan plan);
 
-// What a socket session is: Engine.IO / Socket.IO (any version, any transport plan), or a
-// plain WebSocket.
-enum class ChannelKind : uint8_t { engineio, websocket };
+// What a socket session is: Engine.IO / Socket.IO (any version, any transport plan), a plain
+// WebSocket, or a Server-Sent Events stream (an event-stream response read as it arrives).
+enum class ChannelKind : uint8_t { engineio, websocket, sse };
 
 struct Action {
   ActionKind kind = ActionKind::http;
@@ -82,14 +86,15 @@ struct Action {
 };
 
 struct Expectation {
-  // A response, a socket packet, or a plain WebSocket message.
-  enum class Kind : uint8_t { response, packet, message } kind = Kind::response;
+  // A response, a socket packet, a plain WebSocket message, or a Server-Sent Event.
+  enum class Kind : uint8_t { response, packet, message, sse } kind = Kind::response;
   int client = 0;
   int64_t recorded_us = 0;
   int action = -1;   // response: the http action it answers
   int session = -1;  // packet, message: the session it arrives on
   const store::SocketPacket* packet = nullptr;
   const store::WsMessage* message = nullptr;
+  const store::SseEvent* sse = nullptr;
 };
 
 struct SocketSession {
@@ -103,9 +108,9 @@ struct SocketSession {
   const store::Exchange* handshake = nullptr;
   std::vector<int> expectations;  // server packets, in recorded order
   int open_action = -1;
-  // Plain WebSockets: the path it was opened on ("/comms"), which names its messages
-  // ("ws /comms" is the scope of noise rules), and the identities (socket_event.h) of the
-  // server messages that came periodically.
+  // Plain WebSockets and event streams: the path it was opened on ("/comms"), which names its
+  // messages ("ws /comms", "sse /events" are the scopes of noise rules), and the identities
+  // (socket_event.h) of the server messages that came periodically.
   std::string path;
   std::set<std::string> periodic;
 };

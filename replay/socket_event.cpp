@@ -58,6 +58,8 @@ const char* event_kind_name(EventKind kind) {
       return "message";
     case EventKind::ws:
       return "ws";
+    case EventKind::sse:
+      return "sse";
   }
   return "?";
 }
@@ -160,9 +162,24 @@ SocketEvent event_from_ws(std::string_view path, bool binary, std::string_view p
   return e;
 }
 
+SocketEvent event_from_sse(std::string_view path, std::string_view type, std::string_view data,
+                           const std::optional<std::string>& id) {
+  SocketEvent e;
+  e.kind = EventKind::sse;
+  e.nsp = path.empty() ? "/" : std::string(path);
+  e.name = type.empty() ? "message" : std::string(type);
+  auto parsed = sio::parse_json(data, Errc::bad_encoding);
+  e.args = Json::object();
+  e.args["data"] = parsed ? std::move(*parsed) : Json(std::string(data));
+  if (id) e.args["id"] = *id;
+  return e;
+}
+
 std::string describe(const SocketEvent& e) {
   std::string out = event_kind_name(e.kind);
-  if (e.kind == EventKind::ws) {
+  if (e.kind == EventKind::sse) {
+    out += " " + e.name;
+  } else if (e.kind == EventKind::ws) {
     if (!e.name.empty()) out += " " + e.name;
     if (!e.attachments.empty()) out += " binary";
   } else if (e.kind == EventKind::event) {
@@ -178,7 +195,8 @@ std::string identity(const SocketEvent& e) {
   key += '\x1f';
   key += e.nsp;
   key += '\x1f';
-  if (e.kind == EventKind::event || e.kind == EventKind::ws) key += e.name;
+  if (e.kind == EventKind::event || e.kind == EventKind::ws || e.kind == EventKind::sse)
+    key += e.name;
   if (e.kind == EventKind::ws && !e.attachments.empty())
     key +=
         "\x1f"

@@ -27,21 +27,26 @@ enum class EventKind : uint8_t {
   error,       // CONNECT_ERROR (v5) / ERROR (v4), 0.9 error
   message,     // 0.9 plain and JSON messages (`3:::…`, `4:::…`)
   ws,          // a plain WebSocket data message (not Engine.IO)
+  sse,         // a Server-Sent Event
 };
 const char* event_kind_name(EventKind kind);  // "connect", "event", …
 
 struct SocketEvent {
   EventKind kind = EventKind::event;
-  std::string nsp = "/";  // plain WebSockets: the path the connection was opened on
+  // Plain WebSockets and Server-Sent Events: the path the connection was opened on.
+  std::string nsp = "/";
   // Events: the event's name. Plain WebSocket messages: the value of the field that says what
   // kind of message a JSON object is ("type", "event", "op", "action", "kind", "topic",
-  // "channel", "cmd", the first present as a string), "" for other messages.
+  // "channel", "cmd", the first present as a string), "" for other messages. Server-Sent
+  // Events: the event type ("message" unless the server named it).
   std::string name;
   // An ack: the id of the event it answers. An event: the id it asks an ack with, if any.
   std::optional<int64_t> ack_id;
   // Events and acks: the array of arguments (placeholders for binary attachments kept);
   // messages: a one-element array; plain WebSocket text messages: the JSON they hold, or the
-  // text as a JSON string; other kinds: the payload, null when there is none.
+  // text as a JSON string; Server-Sent Events: {"data": the JSON the data holds, or the data
+  // as a string, "id": the event's id when it had one}; other kinds: the payload, null when
+  // there is none.
   Json args;
   // Binary attachments, by placeholder num; a plain WebSocket binary message is its only one.
   std::vector<std::string> attachments;
@@ -60,6 +65,10 @@ std::optional<SocketEvent> event_from_live(const sio09::Decoded& frame);
 
 // A plain WebSocket data message on the connection opened on `path` (text or binary).
 SocketEvent event_from_ws(std::string_view path, bool binary, std::string_view payload);
+
+// A Server-Sent Event of the stream opened on `path`.
+SocketEvent event_from_sse(std::string_view path, std::string_view type, std::string_view data,
+                           const std::optional<std::string>& id);
 
 // "event chat on /", "ack 3 on /admin", "connect on /", "ws order on /comms": names the kind,
 // not one occurrence.
