@@ -326,3 +326,46 @@ TEST_CASE("messages that answer the client are never taken for heartbeats") {
   CHECK(s.sessions[0].periodic.empty());
   CHECK(s.sessions[0].expectations.size() == 5);
 }
+
+TEST_CASE("an event stream is a channel whose events are expected one by one") {
+  Builder b;
+  auto& stream = b.exchange(1, 100, 900, "GET", kApp + "/events", 200);
+  stream.first_byte_us = 110;
+  stream.response_headers = {{"Content-Type", "text/event-stream; charset=utf-8"}};
+  store::Id stream_id = stream.id;  // `stream` moves as exchanges are added
+  auto event = [&](int64_t time, std::string type, std::string data, std::string id) {
+    store::SseEvent e;
+    e.id = b.next++;
+    e.exchange_id = stream_id;
+    e.time_us = time;
+    e.event = std::move(type);
+    e.data = std::move(data);
+    e.event_id = std::move(id);
+    b.data.sse_events.push_back(e);
+  };
+  event(120, "snapshot", R"({"items":[]})", "1");
+  b.exchange(2, 200, 210, "POST", kApp + "/items", 201);
+  event(220, "item", R"({"id":2,"status":"new"})", "2");
+  Script s = build_script(std::move(b.data), mapped);
+  REQUIRE(s.sessions.size() == 1);
+  CHECK(s.sessions[0].kind == ChannelKind::sse);
+  CHECK(s.sessions[0].path == "/events");
+  REQUIRE(s.sessions[0].expectations.size() == 2);
+  auto item = recorded_event(s, s.expectations[size_t(s.sessions[0].expectations[1])]);
+  REQUIRE(item.has_value());
+  CHECK(describe(*item) == "sse item on /events");
+  CHECK(item->args["data"]["status"] == "new");
+  CHECK(item->args["id"] == "2");
+  // The stream is not an HTTP action with a response to wait for: the POST goes once the
+  // snapshot came, and the stream's close (when the browser let it go) after the item came.
+  const Action* post = nullptr;
+  for (const Action& a : s.actions)
+    if (a.kind == ActionKind::http) post = &a;
+  REQUIRE(post != nullptr);
+  CHECK(post->exchange->method == "POST");
+  CHECK(post->wait_for == 1);
+  const Action* close = close_of(s, 0);
+  REQUIRE(close != nullptr);
+  CHECK(close->recorded_us == 901);
+  CHECK(close->wait_for == int(s.expectations.size()));
+}
