@@ -59,6 +59,8 @@ Result<std::shared_ptr<const std::regex>> compile(const std::string& pattern) {
 bool valid_scope(std::string_view scope) {
   if (scope == "*") return true;
   if (scope.starts_with("event ") && scope.size() > 6) return true;
+  // A plain WebSocket's messages or an event stream's events, by the path they were opened on.
+  if ((scope.starts_with("ws /") || scope.starts_with("sse /"))) return true;
   for (const char* kind : kKindScopes)
     if (scope == kind) return true;
   // An endpoint: an upper-case method token, one space, a path.
@@ -289,8 +291,8 @@ Result<NoiseRule> parse_noise(const Checker& c, const Json& item, const std::str
   if (*scope) rule.scope = **scope;
   if (!valid_scope(rule.scope))
     return c.error(path + "/scope",
-                   "must be \"*\", \"METHOD /path\", \"event NAME\", or ack, connect, "
-                   "disconnect, error, message");
+                   "must be \"*\", \"METHOD /path\", \"event NAME\", \"ws /path\", "
+                   "\"sse /path\", or ack, connect, disconnect, error, message");
   if (auto ok = check_noise_rule(rule); !ok) return c.error(at, ok.error().why);
   return rule;
 }

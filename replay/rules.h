@@ -46,8 +46,9 @@
 //   tokens may be "*": any one member or index; it covers everything below it) or "regex" (over
 //   text: bodies, header values, JSON strings, one line at a time), and an optional "scope":
 //   "*" (the default), an endpoint "GET /api/items" (method and path without query; '*' in the
-//   path matches within one segment), "event NAME", or one of "ack", "connect", "disconnect",
-//   "error", "message" for those Socket.IO packets.
+//   path matches within one segment), "event NAME", "ws /path" (the messages of a plain
+//   WebSocket opened on that path), "sse /path" (the events of a stream from that path), or one
+//   of "ack", "connect", "disconnect", "error", "message" for those Socket.IO packets.
 //
 // Regexes are ECMAScript (std::regex). A parse error is one line naming the file and the
 // JSON pointer of the bad element: `rules.json: /extract/1/from: must be one of body, header,

@@ -147,6 +147,12 @@ TEST_CASE("scopes: everything, an endpoint with * within a segment, an event, a 
   CHECK(scope_covers("event *", "event chat"));
   CHECK_FALSE(scope_covers("event chat", "event chatter"));
   CHECK(scope_covers("ack", "ack"));
+  CHECK(scope_covers("ws /comms", "ws /comms"));
+  CHECK_FALSE(scope_covers("ws /comms", "ws /other"));
+  CHECK(scope_covers("sse /events/*", "sse /events/7"));
+  CHECK(check_noise_rule({store::NoiseKind::json_pointer, "/total", "ws /comms"}).ok());
+  CHECK(check_noise_rule({store::NoiseKind::json_pointer, "/data/at", "sse /events"}).ok());
+  CHECK_FALSE(check_noise_rule({store::NoiseKind::json_pointer, "/x", "ws comms"}).ok());
   CHECK(check_noise_rule({store::NoiseKind::header, "date", "connect"}).ok());
   CHECK_FALSE(check_noise_rule({store::NoiseKind::header, "", "*"}).ok());
   CHECK_FALSE(check_noise_rule({store::NoiseKind::header, "date", "get /x"}).ok());
