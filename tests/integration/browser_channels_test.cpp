@@ -549,7 +549,7 @@ TEST_CASE("browser channels: ws_orders, a plain WebSocket with a token and a hea
       CHECK(notices[0] == json({{"type", "ready"}, {"user", "alice"}}));
       CHECK(notices[1] == json({{"type", "order"}, {"id", 1}, {"total", 99.9}}));
       CHECK(notices[2] == json({{"type", "order"}, {"id", 2}, {"total", 25}}));
-      CHECK(ticks >= 2);
+      CHECK(ticks >= 5);
       // The upgrade was answered.
       const store::Exchange* upgrade = find_exchange(rec.data, "GET", "/comms");
       REQUIRE(upgrade != nullptr);
