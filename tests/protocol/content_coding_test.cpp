@@ -3,30 +3,21 @@
 // pieces at every split point. Vectors come from zlib's and brotli's own encoders.
 #include "protocol/content_coding.h"
 
-#include <brotli/encode.h>
 #include <doctest/doctest.h>
-#include <zlib.h>
 
 #include <string>
 
+#include "tests/compress_helpers.h"
+
 using namespace wa::coding;
 using wa::Errc;
+using wa::test::brotli;
 
 namespace {
 
-// window_bits as deflateInit2 takes them: 15 zlib, -15 raw deflate, 15 + 16 gzip.
+// Bodies here are encoded at the best compression level.
 std::string zlib_compress(std::string_view in, int window_bits) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, uLong(in.size())) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = uInt(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = uInt(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(out.size() - z.avail_out);
-  deflateEnd(&z);
-  return out;
+  return wa::test::zlib_compress(in, window_bits, 9);
 }
 
 std::string gzip(std::string_view in) {
@@ -37,16 +28,6 @@ std::string zlib_wrapped(std::string_view in) {
 }
 std::string raw_deflate(std::string_view in) {
   return zlib_compress(in, -15);
-}
-
-std::string brotli(std::string_view in) {
-  size_t size = BrotliEncoderMaxCompressedSize(in.size()) + 16;
-  std::string out(size, '\0');
-  REQUIRE(BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT,
-                                in.size(), reinterpret_cast<const uint8_t*>(in.data()), &size,
-                                reinterpret_cast<uint8_t*>(out.data())) == BROTLI_TRUE);
-  out.resize(size);
-  return out;
 }
 
 // "text" or "! code" for a failure.

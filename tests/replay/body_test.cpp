@@ -1,57 +1,32 @@
 #include "replay/body.h"
 
-#include <brotli/encode.h>
 #include <doctest/doctest.h>
-#include <zlib.h>
 
 #include <string>
 
+#include "tests/compress_helpers.h"
+
 using namespace wa::replay;
-
-namespace {
-
-std::string compressed(std::string_view data, int window_bits) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, uLong(data.size())) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = uInt(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = uInt(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
-std::string brotli(std::string_view in) {
-  size_t size = BrotliEncoderMaxCompressedSize(in.size()) + 16;
-  std::string out(size, '\0');
-  REQUIRE(BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT,
-                                in.size(), reinterpret_cast<const uint8_t*>(in.data()), &size,
-                                reinterpret_cast<uint8_t*>(out.data())) == BROTLI_TRUE);
-  out.resize(size);
-  return out;
-}
-
-}  // namespace
+using wa::test::brotli;
+using wa::test::zlib_compress;
 
 TEST_CASE("content codings: identity, gzip (several members), deflate zlib and raw, br, stacked") {
   std::string text(5000, 'x');
   CHECK(decode_content("abc", "") == "abc");
   CHECK(decode_content("abc", " Identity ") == "abc");
-  CHECK(decode_content(compressed(text, 15 + 16), "gzip") == text);
-  CHECK(decode_content(compressed("ab", 15 + 16) + compressed("cd", 15 + 16), "x-gzip") == "abcd");
-  CHECK(decode_content(compressed(text, 15), "deflate") == text);
-  CHECK(decode_content(compressed(text, -15), "deflate") == text);
+  CHECK(decode_content(zlib_compress(text, 15 + 16), "gzip") == text);
+  CHECK(decode_content(zlib_compress("ab", 15 + 16) + zlib_compress("cd", 15 + 16), "x-gzip") ==
+        "abcd");
+  CHECK(decode_content(zlib_compress(text, 15), "deflate") == text);
+  CHECK(decode_content(zlib_compress(text, -15), "deflate") == text);
   CHECK(decode_content(brotli(text), "br") == text);
-  CHECK(decode_content(brotli(compressed(text, 15 + 16)), "gzip, br") == text);
-  CHECK(decode_content(compressed(brotli(text), -15), "br, deflate") == text);
+  CHECK(decode_content(brotli(zlib_compress(text, 15 + 16)), "gzip, br") == text);
+  CHECK(decode_content(zlib_compress(brotli(text), -15), "br, deflate") == text);
   CHECK_FALSE(decode_content("abc", "br"));
-  CHECK_FALSE(decode_content(compressed(text, 15 + 16), "gzip, br"));
+  CHECK_FALSE(decode_content(zlib_compress(text, 15 + 16), "gzip, br"));
   CHECK_FALSE(decode_content("abc", "compress"));
   CHECK_FALSE(decode_content("not gzip", "gzip"));
-  std::string gz = compressed(text, 15 + 16);
+  std::string gz = zlib_compress(text, 15 + 16);
   CHECK_FALSE(decode_content(gz.substr(0, gz.size() / 2), "gzip"));  // cut
   CHECK_FALSE(decode_content(gz, "gzip", 100));                      // over the limit
   CHECK_FALSE(decode_content("abcdef", "", 3));

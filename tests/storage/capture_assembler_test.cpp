@@ -3,46 +3,22 @@
 // to light.
 #include "storage/capture_assembler.h"
 
-#include <brotli/encode.h>
 #include <doctest/doctest.h>
-#include <zlib.h>
 
 #include <variant>
 
 #include "storage/reader.h"
 #include "storage/timeline.h"
 #include "storage/writer.h"
+#include "tests/compress_helpers.h"
 #include "tests/storage/sample.h"
 
 using namespace wa::store;
 using namespace wa::store::testing;
+using wa::test::brotli;
+using wa::test::zlib_compress;
 
 namespace {
-
-// window_bits as deflateInit2 takes them: 15 zlib, -15 raw deflate, 15 + 16 gzip.
-std::string zlib_compress(std::string_view in, int window_bits) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, uLong(in.size())) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = uInt(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = uInt(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(out.size() - z.avail_out);
-  deflateEnd(&z);
-  return out;
-}
-
-std::string brotli(std::string_view in) {
-  size_t size = BrotliEncoderMaxCompressedSize(in.size()) + 16;
-  std::string out(size, '\0');
-  REQUIRE(BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT,
-                                in.size(), reinterpret_cast<const uint8_t*>(in.data()), &size,
-                                reinterpret_cast<uint8_t*>(out.data())) == BROTLI_TRUE);
-  out.resize(size);
-  return out;
-}
 
 // An engine.io 3 polling payload of one Socket.IO event, above the 1 KiB compression threshold.
 std::string v3_state_payload() {
