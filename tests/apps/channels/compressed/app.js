@@ -15,16 +15,12 @@
 //
 // VARIANT=changed: the stock of product 5 of `catalog` is 1 instead of 0.
 
-const express = require('express');
 const compression = require('compression');
-const session = require('express-session');
 const http = require('node:http');
-const crypto = require('node:crypto');
 const {Server} = require('socket.io');
 const common = require('../common');
 
 const options = common.parseOptions();
-const PAGE = common.pageOf(__dirname);
 
 // The same every run: 30 products, about 3 KiB of JSON.
 function catalog() {
@@ -42,39 +38,19 @@ function catalog() {
   return {products};
 }
 
-const sessions = session({
-  secret: crypto.randomBytes(32).toString('hex'),
-  resave: false,
-  saveUninitialized: false,
-  cookie: {httpOnly: true, sameSite: 'lax'},
-});
-
-const app = express();
-app.disable('x-powered-by');
 // compression 1.8 prefers brotli when a request offers it, and Chromium offers it even on
 // http://127.0.0.1; this app serves gzip, as many do, so the offer is narrowed to what it
 // serves before the middleware negotiates.
-app.use((req, res, next) => {
+function gzipOrDeflateOnly(req, res, next) {
   const offered = String(req.headers['accept-encoding'] || '');
   req.headers['accept-encoding'] =
       offered.split(',').filter((coding) => /^\s*(gzip|deflate)\b/i.test(coding)).join(',');
   next();
-});
-app.use(compression({threshold: 0}));
-app.use(sessions);
-app.use(express.json({limit: '16kb'}));
+}
 
-app.get('/', (req, res) => res.type('html').send(PAGE));
-
-app.post('/login', (req, res, next) => {
-  const username = String((req.body && req.body.username) || '').trim();
-  if (!username || username.length > 64) return res.status(400).json({error: 'username'});
-  req.session.regenerate((err) => {
-    if (err) return next(err);
-    req.session.username = username;
-    req.session.save((saveErr) => (saveErr ? next(saveErr) : res.json({username})));
-  });
-});
+const sessions = common.cookieSessions();
+const app = common.sessionApp(
+    __dirname, sessions, [gzipOrDeflateOnly, compression({threshold: 0})]);
 
 app.get('/api/me', (req, res) => {
   const username = req.session && req.session.username;
@@ -84,29 +60,14 @@ app.get('/api/me', (req, res) => {
 
 const server = http.createServer(app);
 const io = new Server(server);
-io.engine.use(sessions);
+common.requireSessionV4(io, sessions);
 
-io.use((socket, next) => {
-  const username = socket.request.session && socket.request.session.username;
-  if (!username) return next(new Error('unauthorized'));
-  socket.data.username = username;
-  next();
-});
-
-let nextId = 1;
+const chat = common.chatRoom(io);
 io.on('connection', (socket) => {
   const username = socket.data.username;
   socket.emit('welcome', {username});
   socket.emit('catalog', catalog());
-  socket.on('chat', (message, ack) => {
-    if (!message || typeof message.text !== 'string') {
-      if (typeof ack === 'function') ack({ok: false, error: 'text missing'});
-      return;
-    }
-    const id = nextId++;
-    io.emit('chat', {from: username, text: message.text});
-    if (typeof ack === 'function') ack({ok: true, id});
-  });
+  chat(socket, username);
 });
 
 common.serve(server, options.port, () => io.close());

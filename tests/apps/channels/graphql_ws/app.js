@@ -14,9 +14,7 @@
 //
 // VARIANT=changed: `me.plan` is "pro" instead of "free".
 
-const express = require('express');
 const http = require('node:http');
-const crypto = require('node:crypto');
 const path = require('node:path');
 const {WebSocketServer} = require('ws');
 const {useServer} = require('graphql-ws/use/ws');
@@ -26,7 +24,6 @@ const {
 const common = require('../common');
 
 const options = common.parseOptions();
-const PAGE = common.pageOf(__dirname);
 // The package's exports name no browser build; it lies next to dist/, in umd/.
 const CLIENT_SCRIPT =
     path.join(path.dirname(require.resolve('graphql-ws')), '..', 'umd', 'graphql-ws.js');
@@ -68,20 +65,8 @@ const schema = new GraphQLSchema({
   }),
 });
 
-const app = express();
-app.disable('x-powered-by');
-app.use(express.json({limit: '16kb'}));
-
-app.get('/', (req, res) => res.type('html').send(PAGE));
+const app = common.tokenApp(__dirname, users);
 app.get('/client/graphql-ws.js', (req, res) => res.type('js').sendFile(CLIENT_SCRIPT));
-
-app.post('/login', (req, res) => {
-  const username = String((req.body && req.body.username) || '').trim();
-  if (!username || username.length > 64) return res.status(400).json({error: 'username'});
-  const token = crypto.randomBytes(16).toString('hex');
-  users.set(token, username);
-  res.json({token});
-});
 
 const server = http.createServer(app);
 const wss = new WebSocketServer({server, path: '/graphql'});

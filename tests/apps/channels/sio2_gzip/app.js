@@ -15,15 +15,11 @@
 //
 // VARIANT=changed: the price of item 7 of `state` is 80 instead of 79.
 
-const express = require('express');
-const session = require('express-session');
 const http = require('node:http');
-const crypto = require('node:crypto');
 const socketio = require('socket.io-v2');
 const common = require('../common');
 
 const options = common.parseOptions();
-const PAGE = common.pageOf(__dirname);
 const CLIENT_SCRIPT = require.resolve('socket.io-client-v2/dist/socket.io.js');
 
 // The same every run: 24 items, about 2.5 KiB of JSON.
@@ -42,59 +38,22 @@ function initialState(username) {
   return {version: 3, owner: username, items};
 }
 
-const sessions = session({
-  secret: crypto.randomBytes(32).toString('hex'),
-  resave: false,
-  saveUninitialized: false,
-  cookie: {httpOnly: true, sameSite: 'lax'},
-});
-
-const app = express();
-app.disable('x-powered-by');
-app.use(sessions);
-app.use(express.json({limit: '16kb'}));
-
-app.get('/', (req, res) => res.type('html').send(PAGE));
+const sessions = common.cookieSessions();
+const app = common.sessionApp(__dirname, sessions);
 app.get('/client/socket.io.js', (req, res) => res.type('js').sendFile(CLIENT_SCRIPT));
-
-app.post('/login', (req, res, next) => {
-  const username = String((req.body && req.body.username) || '').trim();
-  if (!username || username.length > 64) return res.status(400).json({error: 'username'});
-  req.session.regenerate((err) => {
-    if (err) return next(err);
-    req.session.username = username;
-    req.session.save((saveErr) => (saveErr ? next(saveErr) : res.json({username})));
-  });
-});
-
-// express-session needs a response to hook; nothing is written, the session is not modified.
-const noResponse = {getHeader() {}, setHeader() {}, writeHead() {}, end() {}};
 
 const server = http.createServer(app);
 // httpCompression is left at engine.io 3's default ({threshold: 1024}) on purpose.
 const io = socketio(server, {
   serveClient: false,
-  allowRequest: (req, callback) => {
-    sessions(req, noResponse, () => {
-      req.username = (req.session && req.session.username) || null;
-      callback(null, !!req.username);
-    });
-  },
+  allowRequest: common.sessionAllowRequest(sessions),
 });
 
-let nextId = 1;
+const chat = common.chatRoom(io);
 io.on('connection', (socket) => {
   const username = socket.request.username;
   socket.emit('state', initialState(username));
-  socket.on('chat', (message, ack) => {
-    if (!message || typeof message.text !== 'string') {
-      if (typeof ack === 'function') ack({ok: false, error: 'text missing'});
-      return;
-    }
-    const id = nextId++;
-    io.emit('chat', {from: username, text: message.text});
-    if (typeof ack === 'function') ack({ok: true, id});
-  });
+  chat(socket, username);
 });
 
 common.serve(server, options.port, () => io.close());

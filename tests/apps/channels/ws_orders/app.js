@@ -12,33 +12,18 @@
 //
 // VARIANT=changed: the total of the placed order is 1 more.
 
-const express = require('express');
 const http = require('node:http');
-const crypto = require('node:crypto');
 const {WebSocketServer} = require('ws');
 const common = require('../common');
 
 const options = common.parseOptions();
-const PAGE = common.pageOf(__dirname);
 const PRICES = {book: 12.5, lamp: 30, pen: 1.25};
 const TICK_MS = 200;
 
 const users = new Map();  // token → username
 let nextOrder = 1;
 
-const app = express();
-app.disable('x-powered-by');
-app.use(express.json({limit: '16kb'}));
-
-app.get('/', (req, res) => res.type('html').send(PAGE));
-
-app.post('/login', (req, res) => {
-  const username = String((req.body && req.body.username) || '').trim();
-  if (!username || username.length > 64) return res.status(400).json({error: 'username'});
-  const token = crypto.randomBytes(16).toString('hex');
-  users.set(token, username);
-  res.json({token});
-});
+const app = common.tokenApp(__dirname, users);
 
 const server = http.createServer(app);
 const wss = new WebSocketServer({server, path: '/comms'});
