@@ -25,6 +25,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -385,65 +386,87 @@ void isolated(Checks&& checks) {
   }
 }
 
+// The event `event` the server sent in a polling response that was gzip'd, decoded from it:
+// its one argument.
+json gzip_polled_argument(const Recorded& r, const std::string& event) {
+  const store::SocketPacket* packet = packet_of(r, store::Direction::server, 2, event);
+  REQUIRE(packet != nullptr);
+  CHECK(packet->transport == store::Transport::polling);
+  REQUIRE(packet->exchange_id.has_value());
+  const store::Exchange* carrier = exchange_by_id(r.data, *packet->exchange_id);
+  REQUIRE(carrier != nullptr);
+  CHECK(carrier->response_encoding == "gzip");
+  json args = parse_args(*packet);
+  REQUIRE(args.is_array());
+  REQUIRE(args.size() == 1);
+  return args[0];
+}
+
+// Every packet of the capture was decoded (none holds "(error: ...)").
+void check_packets_decoded(const Recorded& r) {
+  for (const auto& p : r.data.packets) {
+    INFO("packet " << p.id << ": " << p.raw.substr(0, 200));
+    CHECK_FALSE(contains(p.raw, "(error:"));
+  }
+}
+
+// The replay parts of the test case of the app `name`, each a SUBCASE of its own: against a
+// fresh instance, comparing the capture's replayable responses and `events` server messages;
+// against the changed app, catching the change of `message` at `path`. `ready` runs first in
+// the first: what that replay needs of the capture.
+void replay_subcases(
+    const Case& c, const std::string& name, size_t events, const std::string& message,
+    const std::string& path, const std::function<void()>& ready = [] {}) {
+  SUBCASE("replay") {
+    isolated([&] {
+      ready();
+      check_replays_green(c.dir, c.rec, name, {replayable_exchanges(c.rec), events});
+    });
+  }
+  SUBCASE("replay against the changed app") {
+    isolated([&] { check_replay_catches(c.dir, c.rec, name, message, path); });
+  }
+}
+
+// A Socket.IO chat app whose page opens its socket on the WebSocket: the page was welcomed
+// (room lobby) over the WebSocket; the capture holds one Engine.IO session of `protocol`
+// begun by the upgrade `handshake` and the chat of `text` on it; the changed app's welcome
+// differs in its room.
+void websocket_first_chat_case(const std::string& name, store::SocketProtocol protocol,
+                               const std::string& handshake, const std::string& text) {
+  Case& c = recorded(name);
+  const Recorded& rec = c.rec;
+  const json welcome = {{"username", "alice"}, {"room", "lobby"}};
+  CHECK(rec.result["welcome"] == welcome);
+  CHECK(rec.result["transport"] == "websocket");
+
+  SUBCASE("capture") {
+    isolated([&] {
+      const store::EioSession* session = websocket_first_session(rec, protocol, handshake);
+      check_chat_packets(rec, json::array({welcome}), text, session);
+      CHECK(expected_packets(rec).size() == kSocketIoChatEvents);
+    });
+  }
+  replay_subcases(c, name, kSocketIoChatEvents, "event welcome", "/0/room");
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
 
 TEST_CASE("browser channels: sio4_ws, Socket.IO 4 on /rt/ opened on the WebSocket") {
-  Case& c = recorded("sio4_ws");
-  const TempDir& dir = c.dir;
-  const Recorded& rec = c.rec;
-  CHECK(rec.result["welcome"] == json({{"username", "alice"}, {"room", "lobby"}}));
-  CHECK(rec.result["transport"] == "websocket");
-
-  SUBCASE("capture") {
-    isolated([&] {
-      const store::EioSession* session = websocket_first_session(rec, store::SocketProtocol::eio4,
-                                                                 "/rt/?EIO=4&transport=websocket");
-      check_chat_packets(rec, json::array({{{"username", "alice"}, {"room", "lobby"}}}),
-                         "hello over /rt/", session);
-      CHECK(expected_packets(rec).size() == kSocketIoChatEvents);
-    });
-  }
-  SUBCASE("replay") {
-    isolated([&] {
-      check_replays_green(dir, rec, "sio4_ws", {replayable_exchanges(rec), kSocketIoChatEvents});
-    });
-  }
-  SUBCASE("replay against the changed app") {
-    isolated([&] { check_replay_catches(dir, rec, "sio4_ws", "event welcome", "/0/room"); });
-  }
+  websocket_first_chat_case("sio4_ws", store::SocketProtocol::eio4,
+                            "/rt/?EIO=4&transport=websocket", "hello over /rt/");
 }
 
 TEST_CASE("browser channels: sio2_ws, Socket.IO 2 opened on the WebSocket") {
-  Case& c = recorded("sio2_ws");
-  const TempDir& dir = c.dir;
-  const Recorded& rec = c.rec;
-  CHECK(rec.result["welcome"] == json({{"username", "alice"}, {"room", "lobby"}}));
-  CHECK(rec.result["transport"] == "websocket");
-
-  SUBCASE("capture") {
-    isolated([&] {
-      const store::EioSession* session = websocket_first_session(
-          rec, store::SocketProtocol::eio3, "/socket.io/?EIO=3&transport=websocket");
-      check_chat_packets(rec, json::array({{{"username", "alice"}, {"room", "lobby"}}}),
-                         "hello from a websocket-only v2 client", session);
-      CHECK(expected_packets(rec).size() == kSocketIoChatEvents);
-    });
-  }
-  SUBCASE("replay") {
-    isolated([&] {
-      check_replays_green(dir, rec, "sio2_ws", {replayable_exchanges(rec), kSocketIoChatEvents});
-    });
-  }
-  SUBCASE("replay against the changed app") {
-    isolated([&] { check_replay_catches(dir, rec, "sio2_ws", "event welcome", "/0/room"); });
-  }
+  websocket_first_chat_case("sio2_ws", store::SocketProtocol::eio3,
+                            "/socket.io/?EIO=3&transport=websocket",
+                            "hello from a websocket-only v2 client");
 }
 
 TEST_CASE("browser channels: sio2_gzip, a large first event in a gzip'd polling response") {
   Case& c = recorded("sio2_gzip");
-  const TempDir& dir = c.dir;
   const Recorded& rec = c.rec;
   CHECK(rec.result["items"] == 24);
   CHECK(rec.result["transport"] == "websocket");
@@ -459,10 +482,7 @@ TEST_CASE("browser channels: sio2_gzip, a large first event in a gzip'd polling 
       }
       CHECK(gzip_poll);
       // No packet could not be decoded.
-      for (const auto& p : rec.data.packets) {
-        INFO("packet " << p.id << ": " << p.raw.substr(0, 200));
-        CHECK_FALSE(contains(p.raw, "(error:"));
-      }
+      check_packets_decoded(rec);
       // The browser upgraded: the chat went over the WebSocket.
       const store::SocketPacket* chat = packet_of(rec, store::Direction::client, 2, "chat");
       REQUIRE(chat != nullptr);
@@ -472,31 +492,14 @@ TEST_CASE("browser channels: sio2_gzip, a large first event in a gzip'd polling 
       CHECK(ack->ack_id == chat->ack_id);
       CHECK(expected_packets(rec).size() == kSocketIoChatEvents);
       // The state event was decoded from the gzip'd response, with its arguments.
-      const store::SocketPacket* state = packet_of(rec, store::Direction::server, 2, "state");
-      REQUIRE(state != nullptr);
-      CHECK(state->transport == store::Transport::polling);
-      REQUIRE(state->exchange_id.has_value());
-      const store::Exchange* carrier = exchange_by_id(rec.data, *state->exchange_id);
-      REQUIRE(carrier != nullptr);
-      CHECK(carrier->response_encoding == "gzip");
-      json args = parse_args(*state);
-      REQUIRE(args.is_array());
-      REQUIRE(args.size() == 1);
-      CHECK(args[0]["owner"] == "alice");
-      REQUIRE(args[0]["items"].is_array());
-      CHECK(args[0]["items"].size() == 24);
-      CHECK(args[0]["items"][7]["price"] == 79);
+      json state = gzip_polled_argument(rec, "state");
+      CHECK(state["owner"] == "alice");
+      REQUIRE(state["items"].is_array());
+      CHECK(state["items"].size() == 24);
+      CHECK(state["items"][7]["price"] == 79);
     });
   }
-  SUBCASE("replay") {
-    isolated([&] {
-      check_replays_green(dir, rec, "sio2_gzip", {replayable_exchanges(rec), kSocketIoChatEvents});
-    });
-  }
-  SUBCASE("replay against the changed app") {
-    isolated(
-        [&] { check_replay_catches(dir, rec, "sio2_gzip", "event state", "/0/items/7/price"); });
-  }
+  replay_subcases(c, "sio2_gzip", kSocketIoChatEvents, "event state", "/0/items/7/price");
 }
 
 TEST_CASE("browser channels: ws_orders, a plain WebSocket with a token and a heartbeat") {
@@ -520,7 +523,6 @@ TEST_CASE("browser channels: ws_orders, a plain WebSocket with a token and a hea
   }
 
   Case& c = recorded("ws_orders");
-  const TempDir& dir = c.dir;
   const Recorded& rec = c.rec;
   CHECK(rec.result["ready"]["user"] == "alice");
   CHECK(rec.result["orders"].size() == 2);
@@ -556,20 +558,12 @@ TEST_CASE("browser channels: ws_orders, a plain WebSocket with a token and a hea
       CHECK(upgrade->status == 101);
     });
   }
-  SUBCASE("replay") {
-    isolated([&] {
-      // Heartbeats are tolerated in any number, not expected (replay/script.h).
-      check_replays_green(dir, rec, "ws_orders", {replayable_exchanges(rec), kOrderNotices});
-    });
-  }
-  SUBCASE("replay against the changed app") {
-    isolated([&] { check_replay_catches(dir, rec, "ws_orders", "/comms", "/total"); });
-  }
+  // Heartbeats are tolerated in any number, not expected (replay/script.h).
+  replay_subcases(c, "ws_orders", kOrderNotices, "/comms", "/total");
 }
 
 TEST_CASE("browser channels: graphql_ws, a GraphQL subscription over graphql-transport-ws") {
   Case& c = recorded("graphql_ws");
-  const TempDir& dir = c.dir;
   const Recorded& rec = c.rec;
   CHECK(rec.result["countdown"] == json::array({3, 2, 1}));
   CHECK(rec.result["me"] == json({{"name", "alice"}, {"plan", "free"}}));
@@ -613,21 +607,11 @@ TEST_CASE("browser channels: graphql_ws, a GraphQL subscription over graphql-tra
       CHECK(server[6] == json({{"id", query}, {"type", "complete"}}));
     });
   }
-  SUBCASE("replay") {
-    isolated([&] {
-      check_replays_green(dir, rec, "graphql_ws",
-                          {replayable_exchanges(rec), kGraphqlServerMessages});
-    });
-  }
-  SUBCASE("replay against the changed app") {
-    isolated(
-        [&] { check_replay_catches(dir, rec, "graphql_ws", "/graphql", "/payload/data/me/plan"); });
-  }
+  replay_subcases(c, "graphql_ws", kGraphqlServerMessages, "/graphql", "/payload/data/me/plan");
 }
 
 TEST_CASE("browser channels: sse, Server-Sent Events before and after a POST") {
   Case& c = recorded("sse");
-  const TempDir& dir = c.dir;
   const Recorded& rec = c.rec;
   CHECK(rec.result["ids"] == json::array({"1", "2", "3"}));
   CHECK(rec.result["item"] == json({{"id", 2}, {"name", "second item"}, {"status", "new"}}));
@@ -655,20 +639,11 @@ TEST_CASE("browser channels: sse, Server-Sent Events before and after a POST") {
       CHECK(post->status == 201);
     });
   }
-  SUBCASE("replay") {
-    isolated([&] {
-      REQUIRE(stream != nullptr);
-      check_replays_green(dir, rec, "sse", {replayable_exchanges(rec), kSseEvents});
-    });
-  }
-  SUBCASE("replay against the changed app") {
-    isolated([&] { check_replay_catches(dir, rec, "sse", "/events", "/status"); });
-  }
+  replay_subcases(c, "sse", kSseEvents, "/events", "/status", [&] { REQUIRE(stream != nullptr); });
 }
 
 TEST_CASE("browser channels: compressed, gzip'd responses and Socket.IO 4 on long-polling") {
   Case& c = recorded("compressed");
-  const TempDir& dir = c.dir;
   const Recorded& rec = c.rec;
   CHECK(rec.result["products"] == 30);
   CHECK(rec.result["transport"] == "polling");
@@ -692,37 +667,19 @@ TEST_CASE("browser channels: compressed, gzip'd responses and Socket.IO 4 on lon
         if (x) CHECK(x->response_encoding == "gzip");
       }
       CHECK(expected_packets(rec).size() == kCompressedEvents);
+      check_packets_decoded(rec);
       for (const auto& p : rec.data.packets) {
         INFO("packet " << p.id << ": " << p.raw.substr(0, 200));
-        CHECK_FALSE(contains(p.raw, "(error:"));
         CHECK(p.transport == store::Transport::polling);
       }
       check_chat_packets(rec, json::array({{{"username", "alice"}}}),
                          "hello over compressed polling", nullptr);
       // The catalog came in a polling response that Engine.IO gzip'd, and was decoded from it.
-      const store::SocketPacket* catalog = packet_of(rec, store::Direction::server, 2, "catalog");
-      REQUIRE(catalog != nullptr);
-      CHECK(catalog->transport == store::Transport::polling);
-      REQUIRE(catalog->exchange_id.has_value());
-      const store::Exchange* carrier = exchange_by_id(rec.data, *catalog->exchange_id);
-      REQUIRE(carrier != nullptr);
-      CHECK(carrier->response_encoding == "gzip");
-      json args = parse_args(*catalog);
-      REQUIRE(args.is_array());
-      REQUIRE(args.size() == 1);
-      REQUIRE(args[0]["products"].is_array());
-      CHECK(args[0]["products"].size() == 30);
-      CHECK(args[0]["products"][5]["stock"] == 0);
+      json catalog = gzip_polled_argument(rec, "catalog");
+      REQUIRE(catalog["products"].is_array());
+      CHECK(catalog["products"].size() == 30);
+      CHECK(catalog["products"][5]["stock"] == 0);
     });
   }
-  SUBCASE("replay") {
-    isolated([&] {
-      check_replays_green(dir, rec, "compressed", {replayable_exchanges(rec), kCompressedEvents});
-    });
-  }
-  SUBCASE("replay against the changed app") {
-    isolated([&] {
-      check_replay_catches(dir, rec, "compressed", "event catalog", "/0/products/5/stock");
-    });
-  }
+  replay_subcases(c, "compressed", kCompressedEvents, "event catalog", "/0/products/5/stock");
 }
