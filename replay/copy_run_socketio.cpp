@@ -135,8 +135,22 @@ void CopyRun::on_socket_end(size_t index, const std::optional<ClientFailure>& fa
   state.ended = true;
   state.ended_us = now_rel();
   if (failure) {
+    const SocketSession& session = s_.sessions[index];
+    std::optional<uint16_t> live_code = state.ws ? state.ws->peer_close_code() : std::nullopt;
     if (is_setup_failure(failure->kind) && state.opened_us < 0) {
       add_error(failure->why);
+    } else if (session.server_close_code && live_code) {
+      // The recording shows the server closing this WebSocket too: its status is compared.
+      if (*live_code != *session.server_close_code) {
+        Difference d;
+        d.where = "socket " + std::to_string(index + 1);
+        d.scope = "ws " + session.path;
+        d.kind = DiffKind::status;
+        d.path = "close status";
+        d.expected = std::to_string(*session.server_close_code);
+        d.actual = std::to_string(*live_code);
+        socket_diffs_.push_back(std::move(d));
+      }
     } else if (!state.closing) {
       Difference d;
       d.where = "socket " + std::to_string(index + 1);

@@ -305,6 +305,15 @@ Script build_script(store::RecordingData data,
     auto u = url::parse(x.url);
     s.path = u && !u->path.empty() ? u->path : "/";
     s.periodic = periodic_kinds(s.path, messages_of[x.id]);
+    for (const store::WsMessage* m : messages_of[x.id]) {
+      if (m->opcode != 8) continue;
+      if (m->direction == store::Direction::server) {
+        // RFC 6455 §5.5.1: the status, if any, is the first two bytes of the payload.
+        const std::string& p = m->payload.bytes;
+        s.server_close_code = p.size() >= 2 ? (int(uint8_t(p[0])) << 8) | int(uint8_t(p[1])) : 1005;
+      }
+      break;  // whoever closed first
+    }
     websocket_of[int(script.sessions.size())] = x.id;
     script.sessions.push_back(std::move(s));
   }

@@ -113,6 +113,9 @@ struct SocketSession {
   // (socket_event.h) of the server messages that came periodically.
   std::string path;
   std::set<std::string> periodic;
+  // Plain WebSockets the server closed (its Close frame came first): the status it sent, which
+  // the live server is then expected to send too (1005: a Close without a status).
+  std::optional<int> server_close_code;
 };
 
 struct Client {

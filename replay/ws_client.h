@@ -69,6 +69,10 @@ class WsClient {
   void close();
 
   bool open() const { return endpoint_.has_value() && !ended_; }
+  // The status of the server's Close frame, once it came (1005: none in it).
+  std::optional<uint16_t> peer_close_code() const {
+    return endpoint_ ? endpoint_->peer_close_code() : std::nullopt;
+  }
   bool ended() const { return ended_; }
 
  private:

@@ -369,3 +369,16 @@ TEST_CASE("an event stream is a channel whose events are expected one by one") {
   CHECK(close->recorded_us == 901);
   CHECK(close->wait_for == int(s.expectations.size()));
 }
+
+TEST_CASE("a plain WebSocket the server closed keeps the status it closed with") {
+  Builder b;
+  using D = store::Direction;
+  auto& up = b.exchange(1, 100, 110, "GET", kApp + "/comms", 101);
+  b.ws(up.id, 120, D::client, 1, R"({"type":"auth","token":"wrong"})");
+  b.ws(up.id, 130, D::server, 8, std::string("\x0f\xa1unauthorized", 14));  // 4001
+  b.ws(up.id, 131, D::client, 8, std::string("\x0f\xa1", 2));
+  Script s = build_script(std::move(b.data), mapped);
+  REQUIRE(s.sessions.size() == 1);
+  CHECK(s.sessions[0].server_close_code == 4001);
+  CHECK(s.sessions[0].expectations.empty());
+}
