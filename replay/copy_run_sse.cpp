@@ -45,11 +45,12 @@ void CopyRun::open_stream(size_t i) {
   state.parser.emplace();
   ++result_.exchanges;
   state.stream = http_.send(std::move(request), [this, index](ClientResult<HttpResponse> r) {
-    // The server ended the stream (or it failed): what it still owed will not come.
+    // The server ended the stream (or it failed): what it still owed will not come. That is
+    // a failure unless the recording shows the server ending it too.
     std::optional<ClientFailure> failure;
     if (!r) {
       failure = r.error();
-    } else if (!sessions_[index].closing) {
+    } else if (!sessions_[index].closing && !s_.sessions[index].server_ends) {
       failure = ClientFailure{FailureKind::closed, "the server ended the event stream"};
     }
     on_socket_end(index, failure);

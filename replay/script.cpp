@@ -332,6 +332,7 @@ Script build_script(store::RecordingData data,
     s.kind = ChannelKind::sse;
     s.client = client_of(i);
     s.handshake = &x;
+    s.server_ends = x.error_code.empty() && x.ended_us.has_value();
     auto u = url::parse(x.url);
     s.path = u && !u->path.empty() ? u->path : "/";
     stream_of[int(script.sessions.size())] = x.id;

@@ -116,6 +116,9 @@ struct SocketSession {
   // Plain WebSockets the server closed (its Close frame came first): the status it sent, which
   // the live server is then expected to send too (1005: a Close without a status).
   std::optional<int> server_close_code;
+  // Event streams whose response the server ended (rather than the browser letting it go): the
+  // live server is expected to end it too.
+  bool server_ends = false;
 };
 
 struct Client {

@@ -350,6 +350,7 @@ TEST_CASE("an event stream is a channel whose events are expected one by one") {
   REQUIRE(s.sessions.size() == 1);
   CHECK(s.sessions[0].kind == ChannelKind::sse);
   CHECK(s.sessions[0].path == "/events");
+  CHECK(s.sessions[0].server_ends);
   REQUIRE(s.sessions[0].expectations.size() == 2);
   auto item = recorded_event(s, s.expectations[size_t(s.sessions[0].expectations[1])]);
   REQUIRE(item.has_value());
@@ -381,4 +382,15 @@ TEST_CASE("a plain WebSocket the server closed keeps the status it closed with")
   REQUIRE(s.sessions.size() == 1);
   CHECK(s.sessions[0].server_close_code == 4001);
   CHECK(s.sessions[0].expectations.empty());
+}
+
+TEST_CASE("an event stream the browser let go is not expected to be ended by the server") {
+  Builder b;
+  auto& stream = b.exchange(1, 100, 900, "GET", kApp + "/events", 200);
+  stream.response_headers = {{"Content-Type", "text/event-stream"}};
+  stream.error_code = "client_closed";
+  Script s = build_script(std::move(b.data), mapped);
+  REQUIRE(s.sessions.size() == 1);
+  CHECK(s.sessions[0].kind == ChannelKind::sse);
+  CHECK_FALSE(s.sessions[0].server_ends);
 }
