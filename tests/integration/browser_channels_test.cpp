@@ -657,8 +657,11 @@ TEST_CASE("browser channels: compressed, gzip'd responses and Socket.IO 4 on lon
     isolated([&] {
       INFO(wa::test::describe(rec.data));
       // Express's text responses were gzip'd: the page, the login's and /api/me's JSON.
-      for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+      for (const auto& endpoint : std::vector<std::pair<std::string, std::string>>{
                {"GET", "/"}, {"POST", "/login"}, {"GET", "/api/me"}}) {
+        // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+        const std::string& method = endpoint.first;
+        const std::string& path = endpoint.second;
         CAPTURE(method);
         CAPTURE(path);
         const store::Exchange* x = nullptr;
