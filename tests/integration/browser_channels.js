@@ -9,19 +9,14 @@
 //   node browser_channels.js --devtools ws://127.0.0.1:PORT/devtools/browser/ID --url URL
 //        [--timeout-ms N]
 
-const {DevTools, print, fail, openTab, finish} = require('./devtools');
+const {DevTools, print, fail, openTab, finish, parseFlags} = require('./devtools');
 
 function parseArgs(argv) {
-  const args = {devtools: null, url: null, timeoutMs: 60000};
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[++i];
-    if (value === undefined) fail(`${flag} needs a value`);
-    if (flag === '--devtools') args.devtools = value;
-    else if (flag === '--url') args.url = value;
-    else if (flag === '--timeout-ms') args.timeoutMs = Number(value);
-    else fail(`unknown option ${flag}`);
-  }
+  const args = parseFlags(argv, {devtools: null, url: null, timeoutMs: 60000}, {
+    '--devtools': ['devtools', 'string'],
+    '--url': ['url', 'string'],
+    '--timeout-ms': ['timeoutMs', 'number'],
+  });
   if (!args.devtools || !args.url) fail('--devtools and --url are required');
   return args;
 }

@@ -16,25 +16,20 @@
 // for it, in the recording and in its replay. The page hooks it relies on (window.welcomed,
 // window.chat, window.events, window.socket) are described in tests/apps/common/chat.html.
 
-const {DevTools, print, fail, openTab, signIn, untilWebSocket, finish} = require('./devtools');
+const {DevTools, print, fail, openTab, signIn, untilWebSocket, finish, parseFlags} = require('./devtools');
 
 function parseArgs(argv) {
-  const args = {devtools: null, url: null, user: null, text: null, peer: null, peerText: null,
-                order: null, timeoutMs: 60000};
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[++i];
-    if (value === undefined) fail(`${flag} needs a value`);
-    if (flag === '--devtools') args.devtools = value;
-    else if (flag === '--url') args.url = value;
-    else if (flag === '--user') args.user = value;
-    else if (flag === '--text') args.text = value;
-    else if (flag === '--peer') args.peer = value;
-    else if (flag === '--peer-text') args.peerText = value;
-    else if (flag === '--order') args.order = value;
-    else if (flag === '--timeout-ms') args.timeoutMs = Number(value);
-    else fail(`unknown option ${flag}`);
-  }
+  const args = parseFlags(argv, {devtools: null, url: null, user: null, text: null, peer: null,
+                                 peerText: null, order: null, timeoutMs: 60000}, {
+    '--devtools': ['devtools', 'string'],
+    '--url': ['url', 'string'],
+    '--timeout-ms': ['timeoutMs', 'number'],
+    '--user': ['user', 'string'],
+    '--text': ['text', 'string'],
+    '--peer': ['peer', 'string'],
+    '--peer-text': ['peerText', 'string'],
+    '--order': ['order', 'string'],
+  });
   const required = {devtools: '--devtools', url: '--url', user: '--user', text: '--text',
                     peer: '--peer', peerText: '--peer-text', order: '--order'};
   for (const [name, flag] of Object.entries(required)) {

@@ -10,22 +10,18 @@
 // The page hooks it relies on (window.welcomed, window.chat, window.events, window.socket) are
 // described in tests/apps/common/chat.html.
 
-const {DevTools, print, fail, openTab, signIn, untilWebSocket, finish} = require('./devtools');
+const {DevTools, print, fail, openTab, signIn, untilWebSocket, finish, parseFlags} = require('./devtools');
 
 function parseArgs(argv) {
-  const args = {devtools: null, url: null, user: 'alice', text: 'hello from chromium',
-                timeoutMs: 60000};
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[++i];
-    if (value === undefined) fail(`${flag} needs a value`);
-    if (flag === '--devtools') args.devtools = value;
-    else if (flag === '--url') args.url = value;
-    else if (flag === '--user') args.user = value;
-    else if (flag === '--text') args.text = value;
-    else if (flag === '--timeout-ms') args.timeoutMs = Number(value);
-    else fail(`unknown option ${flag}`);
-  }
+  const defaults = {devtools: null, url: null, user: 'alice', text: 'hello from chromium',
+                    timeoutMs: 60000};
+  const args = parseFlags(argv, defaults, {
+    '--devtools': ['devtools', 'string'],
+    '--url': ['url', 'string'],
+    '--timeout-ms': ['timeoutMs', 'number'],
+    '--user': ['user', 'string'],
+    '--text': ['text', 'string'],
+  });
   if (!args.devtools || !args.url) fail('--devtools and --url are required');
   return args;
 }

@@ -15,29 +15,18 @@
 //        --user NAME --text TEXT [--text TEXT...] --har FILE [--timeout-ms N]
 
 const fs = require('fs');
-const {DevTools, print, fail, openTab, signIn, untilWebSocket, finish} = require('./devtools');
+const {DevTools, print, fail, openTab, signIn, untilWebSocket, finish, parseFlags} = require('./devtools');
 
 function parseArgs(argv) {
-  const args = {devtools: null, url: null, user: 'alice', texts: [], har: null, timeoutMs: 60000};
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[++i];
-    if (value === undefined) fail(`${flag} needs a value`);
-    if (flag === '--devtools')
-      args.devtools = value;
-    else if (flag === '--url')
-      args.url = value;
-    else if (flag === '--user')
-      args.user = value;
-    else if (flag === '--text')
-      args.texts.push(value);
-    else if (flag === '--har')
-      args.har = value;
-    else if (flag === '--timeout-ms')
-      args.timeoutMs = Number(value);
-    else
-      fail(`unknown option ${flag}`);
-  }
+  const args = parseFlags(argv, {devtools: null, url: null, user: 'alice', texts: [], har: null,
+                                 timeoutMs: 60000}, {
+    '--devtools': ['devtools', 'string'],
+    '--url': ['url', 'string'],
+    '--timeout-ms': ['timeoutMs', 'number'],
+    '--user': ['user', 'string'],
+    '--text': ['texts', 'list'],
+    '--har': ['har', 'string'],
+  });
   if (!args.devtools || !args.url || !args.har) fail('--devtools, --url and --har are required');
   if (args.texts.length === 0) args.texts.push('hello from chromium');
   return args;

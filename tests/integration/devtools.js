@@ -132,4 +132,25 @@ async function finish(devtools) {
   process.exit(0);
 }
 
-module.exports = {DevTools, print, fail, openTab, signIn, untilWebSocket, finish};
+// `--flag value` pairs into `defaults` (a copy): `flags` maps each flag to its field and how
+// the value is read ('string', 'number', or 'list' to collect every occurrence); an unknown
+// flag or a flag without a value fails the driver.
+function parseFlags(argv, defaults, flags) {
+  const args = {...defaults};
+  for (const [, [name, kind]] of Object.entries(flags)) {
+    if (kind === 'list') args[name] = [...(args[name] || [])];
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[++i];
+    if (value === undefined) fail(`${flag} needs a value`);
+    const spec = flags[flag];
+    if (!spec) fail(`unknown option ${flag}`);
+    const [name, kind] = spec;
+    if (kind === 'list') args[name].push(value);
+    else args[name] = kind === 'number' ? Number(value) : value;
+  }
+  return args;
+}
+
+module.exports = {DevTools, print, fail, openTab, signIn, untilWebSocket, finish, parseFlags};

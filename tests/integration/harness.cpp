@@ -357,18 +357,12 @@ const char* app_name(AppKind kind) {
 
 void require_node_modules() {
   static const char* const packages[] = {
-      "compression",
-      "express",
-      "express-session",
-      "graphql",
-      "graphql-ws",
-      "socket.io",
-      "socket.io-v2",
-      "socket.io-v09",
-      "socket.io-client",
-      "socket.io-client-v2",
-      "socket.io-client-v09",
-      "ws",
+      "compression",          "express",
+      "express-session",      "graphql",
+      "graphql-ws",           "socket.io",
+      "socket.io-v2",         "socket.io-v09",
+      "socket.io-client",     "socket.io-client-v2",
+      "socket.io-client-v09", "ws",
   };
   std::string missing;
   for (const char* package : packages) {
