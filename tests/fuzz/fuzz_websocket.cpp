@@ -17,6 +17,8 @@
 #include "protocol/text.h"
 #include "protocol/websocket.h"
 
+#include "tests/fuzz/chunks.h"
+
 using namespace wa::ws;
 
 namespace {
@@ -56,22 +58,7 @@ Setup read_setup(std::string_view& in) {
   return s;
 }
 
-// The pieces the input is fed in: sizes from a tiny generator seeded by the chunking byte.
-std::vector<std::string_view> chunks(std::string_view data, uint8_t chunking) {
-  std::vector<std::string_view> out;
-  if (chunking == 0) {
-    out.push_back(data);
-    return out;
-  }
-  uint32_t state = chunking;
-  while (!data.empty()) {
-    state = state * 1103515245u + 12345u;
-    size_t n = std::min<size_t>(data.size(), 1 + (state >> 16) % chunking);
-    out.push_back(data.substr(0, n));
-    data.remove_prefix(n);
-  }
-  return out;
-}
+using wa::fuzz::chunks;
 
 void check_message(const Message& m, size_t max_size) {
   if (m.opcode == Opcode::continuation) abort();
