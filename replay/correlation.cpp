@@ -344,15 +344,17 @@ class Finder {
 
   // Server messages of plain WebSockets (Engine.IO ones are read as packets): their JSON.
   void gather_ws_messages() {
-    std::map<store::Id, const store::Exchange*> plain;
-    for (const auto& x : data_.exchanges)
-      if (x.status == 101 && !traffic::Observer::is_socket_request(x.url)) plain[x.id] = &x;
+    std::map<store::Id, std::string> path_of;  // plain WebSocket upgrades → their path
+    for (const auto& x : data_.exchanges) {
+      if (x.status != 101 || traffic::Observer::is_socket_request(x.url)) continue;
+      auto u = url::parse(x.url);
+      path_of[x.id] = u ? u->path : "/";
+    }
     for (const store::WsMessage& m : data_.ws_messages) {
       if (m.direction != store::Direction::server || m.opcode != 1) continue;
-      auto upgrade = plain.find(m.exchange_id);
-      if (upgrade == plain.end()) continue;
-      auto u = url::parse(upgrade->second->url);
-      SocketEvent event = event_from_ws(u ? u->path : "/", false, m.payload.bytes);
+      auto upgrade = path_of.find(m.exchange_id);
+      if (upgrade == path_of.end()) continue;
+      SocketEvent event = event_from_ws(upgrade->second, false, m.payload.bytes);
       if (!event.args.is_object() && !event.args.is_array()) continue;
       Source s;
       s.kind = SourceKind::ws_message;

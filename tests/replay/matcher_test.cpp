@@ -555,3 +555,36 @@ TEST_CASE("noise sets reject bad rules with a reason") {
   auto bad = NoiseSet::make({{store::NoiseKind::regex, "([", "*"}});
   CHECK(bad.error().why.starts_with("noise rule regex \"([\": invalid regex"));
 }
+
+TEST_CASE("plain WebSocket and event stream differences calibrate to rules scoped to their path") {
+  auto ws_run = [](const std::string& total) {
+    return event_from_ws("/comms", false, R"({"type":"order","id":1,"total":)" + total + "}");
+  };
+  EventMatcher ws = EventMatcher::of_events({ws_run("25")});
+  (void)ws.on_event(ws_run("26"), {});
+  auto ws_diffs = ws.finish({});
+  REQUIRE(ws_diffs.size() == 1);
+  CHECK(ws_diffs[0].where == "ws order #1 on /comms");
+  CHECK(ws_diffs[0].path == "/total");
+  auto ws_rules = calibration_rules(ws_diffs);
+  REQUIRE(ws_rules.size() == 1);
+  CHECK(ws_rules[0].scope == "ws /comms");
+  CHECK(check_noise_rule(ws_rules[0]).ok());
+
+  auto sse_run = [](const std::string& at) {
+    return event_from_sse("/events", "tick", R"({"at":")" + at + R"("})", std::string("7"));
+  };
+  EventMatcher sse = EventMatcher::of_events({sse_run("10:00")});
+  (void)sse.on_event(sse_run("10:01"), {});
+  auto sse_rules = calibration_rules(sse.finish({}));
+  REQUIRE(sse_rules.size() == 1);
+  CHECK(sse_rules[0].pattern == "/data/at");
+  CHECK(sse_rules[0].scope == "sse /events");
+  CHECK(check_noise_rule(sse_rules[0]).ok());
+  // Binary messages compare by content: a different payload is an attachment difference.
+  EventMatcher bin = EventMatcher::of_events({event_from_ws("/comms", true, "\x01\x02")});
+  (void)bin.on_event(event_from_ws("/comms", true, "\x01\x03"), {});
+  auto bin_diffs = bin.finish({});
+  REQUIRE(bin_diffs.size() == 1);
+  CHECK(bin_diffs[0].kind == DiffKind::attachment);
+}
