@@ -13,6 +13,7 @@ packages=(
   doctest-dev libcli11-dev zlib1g-dev libbrotli-dev
   # tests: real servers and a real browser
   python3-flask-socketio python3-flask-login python3-eventlet chromium sqlite3 openssl
+  python3-django python3-django-channels daphne
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
