@@ -1,0 +1,219 @@
+// Matching HTTP responses (replay/matcher.h, "HTTP").
+#include <algorithm>
+
+#include "protocol/text.h"
+#include "protocol/url.h"
+#include "replay/body.h"
+#include "replay/json_diff.h"
+#include "replay/match_normaliser.h"
+#include "replay/matcher.h"
+
+namespace wa::replay {
+
+using namespace match_detail;
+
+namespace {
+
+std::string path_of(const store::Exchange& x) {
+  auto u = url::parse(x.url);
+  if (!u) return x.url;
+  return u->path.empty() ? "/" : u->path;
+}
+
+std::string where_of(const store::Exchange& x) {
+  std::string target = x.url;
+  if (auto u = url::parse(x.url)) target = u->target();
+  return x.method + " " + text_excerpt(target, 80);
+}
+
+// Content-Type compared as media type and parameters without case or spaces: RFC 9110 §8.3.1
+// makes type, subtype, parameter names and the charset value case-insensitive.
+std::string media_type_key(std::string_view v) {
+  std::string out;
+  for (char c : lower(v))
+    if (c != ' ' && c != '\t') out += c;
+  return out;
+}
+
+// A Location resolved against its request's URL (RFC 9110 §10.2.2), so that "/a" and
+// "http://host/a" compare equal.
+std::string absolute_location(std::string_view location, std::string_view request_url) {
+  auto base = url::parse(request_url);
+  if (!base) return std::string(location);
+  auto resolved = url::resolve(*base, location);
+  return resolved ? url::serialise(*resolved) : std::string(location);
+}
+
+std::vector<std::string_view> lines_of(std::string_view text) {
+  std::vector<std::string_view> lines;
+  size_t start = 0;
+  while (true) {
+    size_t end = text.find('\n', start);
+    std::string_view line = text.substr(start, end == std::string_view::npos ? end : end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines.push_back(line);
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return lines;
+}
+
+void compare_text(std::string_view expected, std::string_view actual, Difference base,
+                  std::vector<Difference>& out) {
+  if (expected == actual) return;
+  auto e = lines_of(expected), a = lines_of(actual);
+  for (size_t i = 0; i < std::max(e.size(), a.size()); ++i) {
+    std::string_view el = i < e.size() ? e[i] : kAbsent;
+    std::string_view al = i < a.size() ? a[i] : kAbsent;
+    if (i < e.size() && i < a.size() && e[i] == a[i]) continue;
+    base.path = "body line " + std::to_string(i + 1);
+    base.expected = text_excerpt(el);
+    base.actual = text_excerpt(al);
+    out.push_back(std::move(base));
+    return;
+  }
+  // Only line endings differ.
+  base.path = "body";
+  base.expected = text_excerpt(expected);
+  base.actual = text_excerpt(actual);
+  out.push_back(std::move(base));
+}
+
+}  // namespace
+
+// ---- HTTP -----------------------------------------------------------------------------------
+
+std::string endpoint_of(const store::Exchange& x) {
+  return x.method + " " + path_of(x);
+}
+
+std::vector<Difference> compare_response(const store::Exchange& recorded,
+                                         const store::Exchange& live, const MatchContext& ctx,
+                                         const HttpMatchOptions& options) {
+  std::vector<Difference> out;
+  Difference base;
+  base.where = where_of(recorded);
+  base.scope = endpoint_of(recorded);
+
+  if (recorded.status != live.status) {
+    Difference d = base;
+    d.kind = DiffKind::status;
+    d.path = "status";
+    d.expected = recorded.status ? std::to_string(recorded.status) : "no response";
+    d.actual = live.status ? std::to_string(live.status)
+                           : "no response" + (live.error.empty() ? "" : " (" + live.error + ")");
+    out.push_back(std::move(d));
+    mark_noise(out, ctx);
+    return out;
+  }
+  if (!recorded.has_response()) return out;
+
+  MatchNormaliser n(ctx, base.scope);
+  for (const std::string& name : options.headers) {
+    if (ctx.noise && ctx.noise->covers_header(base.scope, name)) continue;
+    std::string e(header_value(recorded.response_headers, name));
+    std::string a(header_value(live.response_headers, name));
+    bool e_has = false, a_has = false;
+    for (const auto& h : recorded.response_headers)
+      e_has = e_has || text::iequals(h.name, name);
+    for (const auto& h : live.response_headers)
+      a_has = a_has || text::iequals(h.name, name);
+    if (!e_has && !a_has) continue;
+    std::string lname = lower(name);
+    if (lname == "content-type") {
+      e = media_type_key(e);
+      a = media_type_key(a);
+    } else if (lname == "location") {
+      e = absolute_location(e, recorded.url);
+      if (options.map_url) e = options.map_url(e);
+      if (!live.url.empty()) a = absolute_location(a, live.url);
+    }
+    e = n.text(e, false);
+    a = n.text(a, true);
+    if (e_has == a_has && e == a) continue;
+    Difference d = base;
+    d.kind = DiffKind::header;
+    d.path = "header " + lname;
+    d.expected = e_has ? text_excerpt(e) : std::string(kAbsent);
+    d.actual = a_has ? text_excerpt(a) : std::string(kAbsent);
+    out.push_back(std::move(d));
+  }
+
+  Difference body = base;
+  body.kind = DiffKind::body;
+  body.path = "body";
+  const store::Payload& rp = recorded.response_body;
+  const store::Payload& lp = live.response_body;
+  if (rp.truncated()) {
+    // The recorder kept the length and hash of the whole body as received.
+    auto length = static_cast<std::int64_t>(lp.bytes.size());
+    std::string hash = sha256_hex(lp.bytes);
+    if (length != rp.full_length || hash != rp.sha256) {
+      body.expected = size_and_hash(rp.full_length, rp.sha256);
+      body.actual = size_and_hash(length, hash);
+      out.push_back(std::move(body));
+    }
+    mark_noise(out, ctx);
+    return out;
+  }
+  auto e_body = decode_content(rp.bytes, recorded.response_encoding);
+  auto a_body = decode_content(lp.bytes, live.response_encoding);
+  if (e_body && a_body && *e_body == *a_body) {
+    mark_noise(out, ctx);
+    return out;
+  }
+  std::string_view content_type = header_value(recorded.response_headers, "content-type");
+  BodyKind kind = e_body ? body_kind(content_type, *e_body) : BodyKind::binary;
+  if (!a_body) kind = BodyKind::binary;
+  if (kind == BodyKind::empty && a_body && !a_body->empty())
+    kind = body_kind(header_value(live.response_headers, "content-type"), *a_body);
+
+  std::optional<Json> e_doc, a_doc;
+  if (kind == BodyKind::json) {
+    auto e_parsed = sio::parse_json(*e_body, Errc::bad_encoding);
+    auto a_parsed = sio::parse_json(*a_body, Errc::bad_encoding);
+    if (e_parsed && a_parsed) {
+      e_doc = std::move(*e_parsed);
+      a_doc = std::move(*a_parsed);
+    } else if (e_parsed || a_parsed) {
+      body.expected = e_parsed ? text_excerpt(*e_body) : "(not JSON) " + text_excerpt(*e_body);
+      body.actual = a_parsed ? text_excerpt(*a_body) : "(not JSON) " + text_excerpt(*a_body);
+      out.push_back(std::move(body));
+      mark_noise(out, ctx);
+      return out;
+    } else {
+      kind = BodyKind::text;  // labelled JSON, neither is: compare as text
+    }
+  }
+  switch (kind) {
+    case BodyKind::empty:
+      break;
+    case BodyKind::json: {
+      std::vector<JsonDifference> diffs;
+      json_diff(n.json(*e_doc, false), n.json(*a_doc, true), diffs);
+      for (auto& jd : diffs) {
+        Difference d = base;
+        d.kind = DiffKind::json;
+        d.path = std::move(jd.path);
+        d.expected = std::move(jd.expected);
+        d.actual = std::move(jd.actual);
+        out.push_back(std::move(d));
+      }
+      break;
+    }
+    case BodyKind::html:
+    case BodyKind::text:
+      compare_text(n.text(*e_body, false), n.text(*a_body, true), body, out);
+      break;
+    case BodyKind::binary:
+      if (rp.bytes != lp.bytes && (!e_body || !a_body || *e_body != *a_body)) {
+        body.expected = size_and_hash(std::int64_t(rp.bytes.size()), sha256_hex(rp.bytes));
+        body.actual = size_and_hash(std::int64_t(lp.bytes.size()), sha256_hex(lp.bytes));
+        out.push_back(std::move(body));
+      }
+      break;
+  }
+  mark_noise(out, ctx);
+  return out;
+}
+}  // namespace wa::replay
