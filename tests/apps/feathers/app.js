@@ -96,7 +96,7 @@ app.service('users').hooks({
 });
 
 // Messages.
-app.use('messages', new MemoryService({paginate: {default: 25, max: 50}, multi: false}));
+app.use('messages', new MemoryService({paginate: {default: 25, max: 50}}));
 app.service('messages').hooks({
   around: {all: [authenticate('jwt')]},
   before: {
@@ -107,8 +107,6 @@ app.service('messages').hooks({
         createdAt: Date.now(),
       };
     }],
-    update: [() => { throw new Error('messages are not updated'); }],
-    patch: [() => { throw new Error('messages are not patched'); }],
   },
   after: {
     all: [async (context) => {
@@ -118,10 +116,12 @@ app.service('messages').hooks({
         const {password, ...safe} = user;
         return {...message, user: safe};
       };
-      if (context.method === 'find' && context.result.data)
-        context.result = {...context.result, data: await Promise.all(context.result.data.map(withUser))};
-      else if (context.method !== 'find')
+      if (context.method !== 'find') {
         context.result = await withUser(context.result);
+      } else {
+        const data = await Promise.all(context.result.data.map(withUser));
+        context.result = {...context.result, data};
+      }
     }],
   },
 });
