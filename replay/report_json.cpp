@@ -29,23 +29,9 @@ const char* kind_name(Outcome::Kind kind) {
 }
 
 nlohmann::json difference_json(const Difference& d) {
-  return {{"where", d.where},
-          {"scope", d.scope},
-          {"kind", diff_kind_name(d.kind)},
-          {"path", d.path},
-          {"expected", d.expected},
-          {"actual", d.actual},
-          {"noise", d.noise},
-          {"noise_reason", d.noise_reason},
-          {"outcome", d.outcome < 0 ? nlohmann::json() : nlohmann::json(d.outcome)}};
-}
-
-nlohmann::json rule_json(const NoiseRule& r) {
-  return {{"kind", store::to_string(r.kind)},
-          {"pattern", r.pattern},
-          {"scope", r.scope},
-          {"origin", r.origin},
-          {"evidence", r.evidence}};
+  return {{"where", d.where}, {"scope", d.scope},       {"kind", diff_kind_name(d.kind)},
+          {"path", d.path},   {"expected", d.expected}, {"actual", d.actual},
+          {"noise", d.noise}};
 }
 
 }  // namespace
@@ -56,9 +42,7 @@ std::string to_json(const RunReport& report) {
   json sessions = json::array();
   for (const SessionResult& s : report.sessions) {
     json timeline = json::array();
-    std::vector<size_t> failing = failures_by_row(s);
-    for (size_t r = 0; r < s.timeline.size(); ++r) {
-      const Outcome& o = s.timeline[r];
+    for (const Outcome& o : s.timeline) {
       timeline.push_back({{"kind", kind_name(o.kind)},
                           {"client", o.client},
                           {"where", o.where},
@@ -67,8 +51,7 @@ std::string to_json(const RunReport& report) {
                           {"recorded_us", micros(o.recorded_us)},
                           {"live_us", micros(o.live_us)},
                           {"latency_us", micros(o.latency_us)},
-                          {"ok", o.ok},
-                          {"failures", failing[r]}});
+                          {"ok", o.ok}});
     }
     json differences = json::array();
     for (const Difference& d : s.differences)
@@ -100,14 +83,6 @@ std::string to_json(const RunReport& report) {
                          {"p99_ms", l.p99_ms},
                          {"max_ms", l.max_ms}});
   }
-  json rules = json::array();
-  for (const RunReport::Rules& r : report.rules) {
-    json noise = json::array();
-    for (const NoiseRule& rule : r.noise)
-      noise.push_back(rule_json(rule));
-    rules.push_back(
-        {{"recording", r.recording}, {"recording_id", r.recording_id}, {"noise", noise}});
-  }
   json out = {{"command", report.command},
               {"target", report.target},
               {"db", report.db},
@@ -126,7 +101,6 @@ std::string to_json(const RunReport& report) {
                 {"differences", t.differences}}},
               {"sessions", std::move(sessions)},
               {"latencies", std::move(latencies)},
-              {"rules", std::move(rules)},
               {"server_output", report.server_output}};
   // Bodies may be binary: invalid UTF-8 becomes U+FFFD rather than an exception.
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
