@@ -232,6 +232,8 @@ struct NoiseRule {
   std::string pattern;
   RuleOrigin origin = RuleOrigin::calibrate;
   Micros created_us = 0;
+  // The values calibration saw, one per pass (schema v4); empty for rules written by hand.
+  std::vector<std::string> evidence;
   bool operator==(const NoiseRule&) const = default;
 };
 

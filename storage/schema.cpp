@@ -52,6 +52,10 @@ SELECT r.id AS recording_id, r.name, r.started_us, r.ended_us,
 FROM recordings AS r
 ORDER BY r.id;
 )sql"},
+    {3, "noise rules keep their evidence: the values each calibration pass saw",
+     R"sql(
+ALTER TABLE noise_rules ADD COLUMN evidence TEXT NOT NULL DEFAULT '[]';
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one step per version");

@@ -147,7 +147,10 @@ CREATE TABLE noise_rules (
   kind          TEXT NOT NULL CHECK (kind IN ('header', 'json_pointer', 'regex')),
   pattern       TEXT NOT NULL,           -- header name, RFC 6901 JSON pointer, or regex
   origin        TEXT NOT NULL CHECK (origin IN ('calibrate', 'user')),
-  created_us    INTEGER NOT NULL
+  created_us    INTEGER NOT NULL,
+  -- Since v4. What made calibration learn the rule: a JSON array of the values seen, one per
+  -- pass ('["17", "18"]'); '[]' for rules written by hand.
+  evidence      TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX noise_rules_by_recording ON noise_rules(recording_id);
 
@@ -199,4 +202,4 @@ ORDER BY r.id;
 
 -- 'WAcp' (Work Already capture); user_version is the schema version (storage/schema.h).
 PRAGMA application_id = 1463903088;
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;

@@ -212,6 +212,36 @@ TEST_CASE("the v2 fixture migrates to exactly the current schema and keeps its r
   CHECK(after->load(3)->sse_events.at(0).data == "two");
 }
 
+TEST_CASE("the v3 fixture migrates to exactly the current schema; its noise rules get evidence") {
+  ScratchDir dir;
+  std::string old = copy_fixture(dir, "v3.sqlite");
+  REQUIRE(pragma(old, "user_version") == 3);
+  {
+    auto db = open_capture(old, Access::write);
+    REQUIRE_MESSAGE(db.ok(), db.error().why);
+    CHECK(pragma(old, "user_version") == kSchemaVersion);
+
+    std::string fresh = dir.file("fresh.sqlite");
+    REQUIRE(open_capture(fresh, Access::write).ok());
+    CHECK(schema_of(old) == schema_of(fresh));
+
+    auto rules = load_noise_rules(*db, 1);
+    REQUIRE(rules.ok());
+    REQUIRE(rules->size() == 2);
+    CHECK((*rules)[1].pattern == "/0/at");
+    CHECK((*rules)[1].evidence.empty());  // v3 kept none
+
+    // What v4 added works on the migrated file: evidence is written and read back.
+    NoiseRule learned = (*rules)[1];
+    learned.evidence = {"12:00:01", "12:00:02"};
+    REQUIRE(replace_noise_rules(*db, 1, RuleOrigin::calibrate, {learned}).ok());
+    auto again = load_noise_rules(*db, 1);
+    REQUIRE(again.ok());
+    REQUIRE(again->size() == 1);
+    CHECK((*again)[0].evidence == std::vector<std::string>{"12:00:01", "12:00:02"});
+  }
+}
+
 TEST_CASE("reading an old file migrates a private copy and leaves the file as it was") {
   ScratchDir dir;
   std::string old = copy_fixture(dir, "v1.sqlite");
