@@ -138,7 +138,14 @@ void CopyRun::build_matcher(size_t i) {
   SessionState& st = sessions_[i];
   EventMatchOptions mo;
   mo.tolerate_broadcasts = options_.concurrency > 1;
+  mo.hold_broadcasts = options_.concurrency > 1;
   mo.broadcast_kinds = p_.broadcasts;
+  // Acks are named by the client emits they answer.
+  std::vector<SocketEvent> sent;
+  for (const Action& a : s_.actions)
+    if (a.kind == ActionKind::socket_send && a.session == int(i) && a.packet)
+      if (auto event = event_from_recorded(*a.packet)) sent.push_back(std::move(*event));
+  mo.acks = ack_names(sent);
   if (session.kind != ChannelKind::engineio) {
     // Every recorded message is an application message: one expected event each, in order.
     std::vector<SocketEvent> events;
@@ -167,6 +174,8 @@ void CopyRun::build_matcher(size_t i) {
     for (int e : session.expectations)
       if (matcher_index_[size_t(e)] < 0) met_[size_t(e)] = 1;
   }
+  for (size_t m = 0; m < st.expectation_of.size(); ++m)
+    if (int echo = p_.echo_of[size_t(st.expectation_of[m])]; echo >= 0) st.matcher->gate(m, echo);
   result_.events_expected += st.matcher->size();
 }
 
@@ -252,6 +261,19 @@ void CopyRun::on_stall() {
     arm_stall();
     return;
   }
+  // Under load, broadcasts held as perhaps another copy's: this copy's own did not come, so
+  // what came in their place is compared (a changed event is a difference, not a missing one).
+  bool released = false;
+  for (size_t i = 0; i < sessions_.size(); ++i)
+    if (sessions_[i].matcher && sessions_[i].matcher->release_held()) {
+      meet_arrived(i);
+      released = true;
+    }
+  if (released) {
+    arm_stall();
+    advance();
+    return;
+  }
   size_t upto = next_ < s_.actions.size() ? size_t(s_.actions[next_].wait_for) : met_.size();
   bool gave_up = false;
   for (size_t e = met_prefix_; e < upto; ++e) {
@@ -332,8 +354,15 @@ void CopyRun::finish() {
   result_.differences = std::move(http_diffs_);
   for (size_t i = 0; i < sessions_.size(); ++i) {
     if (!sessions_[i].started) continue;
-    for (Difference& d : sessions_[i].matcher->finish(ctx))
+    sessions_[i].matcher->release_held();
+    const std::vector<int>& expectation_of = sessions_[i].expectation_of;
+    for (Difference& d : sessions_[i].matcher->finish(ctx)) {
+      // The matcher's index of the expected event → the expectation.
+      d.outcome = d.outcome >= 0 && size_t(d.outcome) < expectation_of.size()
+                      ? expectation_of[size_t(d.outcome)]
+                      : -1;
       result_.differences.push_back(std::move(d));
+    }
     result_.broadcasts_counted += sessions_[i].matcher->broadcasts_counted();
   }
   for (Difference& d : socket_diffs_)
@@ -352,11 +381,13 @@ void CopyRun::finish() {
 }
 
 void CopyRun::build_timeline() {
-  std::set<std::string> failing;
+  // What each difference is about, as numbered while running (session_outcome()).
+  std::set<int> failing;
   for (const Difference& d : result_.differences)
-    if (!d.noise) failing.insert(d.where);
+    if (!d.noise && d.outcome >= 0) failing.insert(d.outcome);
   int64_t t0 = s_.data.recording.started_us;
   std::vector<Outcome> rows;
+  std::vector<int> keys;  // by row: what it is, as numbered while running
   for (size_t e = 0; e < s_.expectations.size(); ++e) {
     const Expectation& x = s_.expectations[e];
     Outcome o;
@@ -367,11 +398,11 @@ void CopyRun::build_timeline() {
     if (x.kind == Expectation::Kind::response) {
       const store::Exchange& ex = *s_.actions[size_t(x.action)].exchange;
       o.kind = Outcome::Kind::exchange;
-      o.where = endpoint_of(ex);
+      o.where = where_of(ex);
       o.expected = std::to_string(ex.status);
       if (live_.responses[e] && live_.responses[e]->ended_us)
         o.latency_us = *live_.responses[e]->ended_us - live_.responses[e]->started_us;
-      o.ok = met_[e] == 1 && !failing.count(o.where);
+      o.ok = met_[e] == 1 && !failing.count(int(e));
     } else {
       o.kind = Outcome::Kind::event;
       auto event = recorded_event(s_, x);
@@ -380,12 +411,13 @@ void CopyRun::build_timeline() {
       o.where = describe(*event);
       const SessionState& st = sessions_[size_t(x.session)];
       if (matcher_index_[e] >= 0) o.where = st.matcher->where(size_t(matcher_index_[e]));
-      o.ok = met_[e] == 1 && !failing.count(o.where);
+      o.ok = met_[e] == 1 && !failing.count(int(e));
       if (o.ok) ++result_.events_matched;
       if (p_.cause[e] >= 0 && action_us_[size_t(p_.cause[e])] >= 0 && o.live_us >= 0)
         o.latency_us = o.live_us - action_us_[size_t(p_.cause[e])];
     }
     rows.push_back(std::move(o));
+    keys.push_back(int(e));
   }
   for (size_t i = 0; i < sessions_.size(); ++i) {
     const SocketSession& session = s_.sessions[i];
@@ -402,15 +434,28 @@ void CopyRun::build_timeline() {
     o.expected = "open";
     o.actual = sessions_[i].opened_us >= 0 ? "open" : "";
     if (!sessions_[i].note.empty()) o.actual += " (stayed on polling: " + sessions_[i].note + ")";
-    o.ok = sessions_[i].opened_us >= 0 && !failing.count("socket " + std::to_string(i + 1));
+    o.ok = sessions_[i].opened_us >= 0 && !failing.count(session_outcome(i));
     rows.push_back(std::move(o));
+    keys.push_back(session_outcome(i));
   }
-  std::stable_sort(rows.begin(), rows.end(), [](const Outcome& a, const Outcome& b) {
-    int64_t ka = a.live_us < 0 ? INT64_MAX : a.live_us;
-    int64_t kb = b.live_us < 0 ? INT64_MAX : b.live_us;
-    return ka != kb ? ka < kb : a.recorded_us < b.recorded_us;
+  std::vector<size_t> order(rows.size());
+  for (size_t r = 0; r < order.size(); ++r)
+    order[r] = r;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    int64_t ka = rows[a].live_us < 0 ? INT64_MAX : rows[a].live_us;
+    int64_t kb = rows[b].live_us < 0 ? INT64_MAX : rows[b].live_us;
+    return ka != kb ? ka < kb : rows[a].recorded_us < rows[b].recorded_us;
   });
-  result_.timeline = std::move(rows);
+  std::map<int, int> row_of;  // key → row in live order
+  result_.timeline.clear();
+  for (size_t r : order) {
+    row_of[keys[r]] = int(result_.timeline.size());
+    result_.timeline.push_back(std::move(rows[r]));
+  }
+  for (Difference& d : result_.differences) {
+    auto found = row_of.find(d.outcome);
+    d.outcome = found == row_of.end() ? -1 : found->second;
+  }
 }
 
 }  // namespace wa::replay::run_detail

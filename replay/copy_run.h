@@ -131,6 +131,8 @@ class CopyRun {
   // A live event of a session: paired with the recorded ones, and what it meets is met.
   // Returns the expectation it was paired with, -1 for none.
   int on_event(size_t index, const SocketEvent& event);
+  // Meets the expectations of a session that its matcher has paired.
+  void meet_arrived(size_t index);
   void on_socket_end(size_t index, const std::optional<ClientFailure>& failure);
   void end_session(SessionState& s, const std::string& why);
 
@@ -149,7 +151,12 @@ class CopyRun {
 
   // ---- Finishing (copy_run.cpp) ----
   void finish();
+  // The timeline rows, each ok when it was met and no failure is about it; every difference's
+  // `outcome` becomes the index of its row (-1: none).
   void build_timeline();
+  // While the copy runs, a difference's `outcome` names what it is about: an expectation by its
+  // index, a session (its open and end) by session_outcome(index).
+  int session_outcome(size_t session) const { return int(s_.expectations.size() + session); }
 
   net::Loop& loop_;
   const Prepared& p_;

@@ -113,8 +113,9 @@ void CopyRun::on_http(size_t i, std::string live_url, ClientResult<HttpResponse>
       add_error(f.why);
     } else {
       Difference d;
-      d.where = endpoint_of(x);
-      d.scope = d.where;
+      d.where = where_of(x);
+      d.scope = endpoint_of(x);
+      d.outcome = int(e);
       d.kind = DiffKind::status;
       d.path = "status";
       d.expected = std::to_string(x.status);
@@ -145,8 +146,10 @@ void CopyRun::on_http(size_t i, std::string live_url, ClientResult<HttpResponse>
   values_.on_response(x, live);
   HttpMatchOptions mo;
   mo.map_url = [this](std::string_view url) { return p_.origins.map_or_keep(url); };
-  for (Difference& d : compare_response(x, live, context(), mo))
+  for (Difference& d : compare_response(x, live, context(), mo)) {
+    d.outcome = int(e);
     http_diffs_.push_back(std::move(d));
+  }
   latencies_[endpoint_of(x)].push_back(response.timings.ended_us - response.timings.started_us);
   actual_[e] = std::to_string(live.status);
   live_.responses[e] = std::move(live);

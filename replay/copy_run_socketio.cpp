@@ -68,6 +68,7 @@ void CopyRun::send_packet(size_t i) {
     Difference d;
     d.where = "socket " + std::to_string(a.session + 1);
     d.scope = "*";
+    d.outcome = session_outcome(size_t(a.session));
     d.kind = DiffKind::missing;
     d.path = "send";
     d.expected = shorten(packet.raw);
@@ -100,7 +101,7 @@ int CopyRun::on_event(size_t index, const SocketEvent& event) {
   }
   int64_t at = now_rel();
   live_.events[index].push_back(event);
-  auto arrival = state.matcher->on_event(event, context());
+  auto arrival = state.matcher->on_event(event, context(), next_);
   int paired = -1;
   if (arrival.expected >= 0) {
     const store::SocketPacket* recorded = state.matcher->packet(size_t(arrival.expected));
@@ -118,15 +119,20 @@ int CopyRun::on_event(size_t index, const SocketEvent& event) {
       latencies_[name].push_back((at - action_us_[size_t(p_.cause[e])]));
     }
   }
-  // A pairing may move (matcher.h): whatever has arrived is met. Scanned from the first
-  // expected event not met yet, so a long session is not quadratic.
+  meet_arrived(index);
+  advance();
+  return paired;
+}
+
+// A pairing may move (matcher.h): whatever has arrived is met. Scanned from the first expected
+// event not met yet, so a long session is not quadratic.
+void CopyRun::meet_arrived(size_t index) {
+  SessionState& state = sessions_[index];
   while (state.first_unmet < state.matcher->size() &&
          met_[size_t(state.expectation_of[state.first_unmet])])
     ++state.first_unmet;
   for (size_t m = state.first_unmet; m < state.matcher->size(); ++m)
     if (state.matcher->arrived(m)) meet(size_t(state.expectation_of[m]));
-  advance();
-  return paired;
 }
 
 void CopyRun::on_socket_end(size_t index, const std::optional<ClientFailure>& failure) {
@@ -145,6 +151,7 @@ void CopyRun::on_socket_end(size_t index, const std::optional<ClientFailure>& fa
         Difference d;
         d.where = "socket " + std::to_string(index + 1);
         d.scope = "ws " + session.path;
+        d.outcome = session_outcome(index);
         d.kind = DiffKind::status;
         d.path = "close status";
         d.expected = std::to_string(*session.server_close_code);
@@ -155,6 +162,7 @@ void CopyRun::on_socket_end(size_t index, const std::optional<ClientFailure>& fa
       Difference d;
       d.where = "socket " + std::to_string(index + 1);
       d.scope = "*";
+      d.outcome = session_outcome(index);
       d.kind = DiffKind::missing;
       d.path = "connection";
       d.expected = "(open until the recording closed it)";
@@ -162,7 +170,8 @@ void CopyRun::on_socket_end(size_t index, const std::optional<ClientFailure>& fa
       socket_diffs_.push_back(std::move(d));
     }
   }
-  // What it still owed will not come.
+  // What it still owed will not come; what was held as perhaps another copy's stands for it.
+  if (state.matcher && state.matcher->release_held()) meet_arrived(index);
   for (int e : s_.sessions[index].expectations)
     if (!met_[size_t(e)]) met_[size_t(e)] = 2;
   progressed();

@@ -67,6 +67,7 @@ void CopyRun::on_stream_head(size_t index, const HttpResponse& head) {
     Difference d;
     d.where = endpoint_of(x);
     d.scope = d.where;
+    d.outcome = session_outcome(index);
     d.kind = DiffKind::status;
     d.path = "status";
     d.expected = std::to_string(x.status) + " text/event-stream";

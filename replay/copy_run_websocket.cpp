@@ -78,6 +78,7 @@ void CopyRun::send_ws_message(size_t i) {
     Difference d;
     d.where = "socket " + std::to_string(a.session + 1);
     d.scope = "*";
+    d.outcome = session_outcome(size_t(a.session));
     d.kind = DiffKind::missing;
     d.path = "send";
     d.expected = binary ? "(binary message)" : shorten(m.payload.bytes);

@@ -63,7 +63,7 @@ EventMatcher::EventMatcher(const std::vector<const store::SocketPacket*>& expect
     if (!p) continue;
     auto e = event_from_recorded(*p);
     if (!e) continue;
-    expected_.push_back({std::move(*e), p, {}, {}, {}, -1, false});
+    expected_.push_back({std::move(*e), p, {}, {}, {}, -1, false, -1});
   }
   prepare();
 }
@@ -72,7 +72,7 @@ EventMatcher EventMatcher::of_events(std::vector<SocketEvent> expected, Options 
   EventMatcher m;
   m.options_ = std::move(options);
   for (auto& e : expected)
-    m.expected_.push_back({std::move(e), nullptr, {}, {}, {}, -1, false});
+    m.expected_.push_back({std::move(e), nullptr, {}, {}, {}, -1, false, -1});
   m.prepare();
   return m;
 }
@@ -83,10 +83,12 @@ void EventMatcher::prepare() {
     x.key = identity(x.event);
     int n = ++ordinal[x.key];
     x.scope = event_scope(x.event);
-    std::string what = describe(x.event);
-    // "event welcome on /" → "event welcome #1 on /"
+    std::string what = describe(x.event, &options_.acks);
+    // "event welcome on /" → "event welcome #1 on /"; an ack named by the emit it answers
+    // ("ack of chat #2 on /") is one of a kind already.
     size_t on = what.rfind(" on ");
-    x.where = what.substr(0, on) + " #" + std::to_string(n) + what.substr(on);
+    bool named_ack = x.event.kind == EventKind::ack && what.starts_with("ack of ");
+    x.where = named_ack ? what : what.substr(0, on) + " #" + std::to_string(n) + what.substr(on);
     if (x.event.kind == EventKind::connect && x.event.args.is_object() &&
         x.event.args.contains("pid"))
       recovery_.insert(x.event.nsp);
@@ -105,6 +107,10 @@ bool EventMatcher::equal(const SocketEvent& e, const SocketEvent& a,
 
 void EventMatcher::pair_provisionally(int k) {
   std::string id = identity(live_[size_t(k)]);
+  if (options_.hold_broadcasts && options_.broadcast_kinds.count(id)) {
+    held_[size_t(k)] = 1;  // perhaps another copy's: paired later, if at all (release_before)
+    return;
+  }
   for (size_t i = 0; i < expected_.size(); ++i) {
     Expected& x = expected_[i];
     if (x.live >= 0 || x.key != id) continue;
@@ -115,15 +121,52 @@ void EventMatcher::pair_provisionally(int k) {
   }
 }
 
-EventMatcher::Arrival EventMatcher::on_event(const SocketEvent& live, const MatchContext& ctx) {
+void EventMatcher::gate(size_t i, int action) {
+  expected_[i].gate = action;
+}
+
+bool EventMatcher::may_stand_for(size_t i, size_t k) const {
+  const Expected& x = expected_[i];
+  return !options_.hold_broadcasts || x.gate < 0 || live_started_[k] > size_t(x.gate);
+}
+
+// The connection has moved past the waiting expected events before `limit`: what could still be
+// them among the held events is paired with them, the earliest with the earliest.
+bool EventMatcher::release_before(size_t limit) {
+  bool paired = false;
+  for (size_t i = 0; i < limit && i < expected_.size(); ++i) {
+    Expected& x = expected_[i];
+    if (x.live >= 0 || !options_.broadcast_kinds.count(x.key)) continue;
+    for (size_t k = 0; k < live_.size(); ++k) {
+      if (!held_[k] || !may_stand_for(i, k) || identity(live_[k]) != x.key) continue;
+      held_[k] = 0;
+      x.live = int(k);
+      x.exact = false;
+      live_pair_[k] = int(i);
+      paired = true;
+      break;
+    }
+  }
+  return paired;
+}
+
+bool EventMatcher::release_held() {
+  return options_.hold_broadcasts && release_before(expected_.size());
+}
+
+EventMatcher::Arrival EventMatcher::on_event(const SocketEvent& live, const MatchContext& ctx,
+                                             size_t actions_started) {
   int k = int(live_.size());
   live_.push_back(live);
   live_pair_.push_back(-1);
+  live_started_.push_back(actions_started);
+  held_.push_back(0);
   std::string id = identity(live);
   MatchNormaliser n(ctx, event_scope(live));
   for (size_t i = 0; i < expected_.size(); ++i) {
     Expected& x = expected_[i];
-    if (x.exact || x.key != id || !equal(x.event, live, n)) continue;
+    if (x.exact || x.key != id || !may_stand_for(i, size_t(k)) || !equal(x.event, live, n))
+      continue;
     int displaced = x.live;
     x.live = k;
     x.exact = true;
@@ -132,6 +175,7 @@ EventMatcher::Arrival EventMatcher::on_event(const SocketEvent& live, const Matc
       live_pair_[size_t(displaced)] = -1;
       pair_provisionally(displaced);
     }
+    if (options_.hold_broadcasts) release_before(i);
     if (options_.strict_order) {
       for (size_t j = 0; j < i; ++j) {
         const Expected& before = expected_[j];
@@ -139,6 +183,7 @@ EventMatcher::Arrival EventMatcher::on_event(const SocketEvent& live, const Matc
         Difference d;
         d.where = x.where;
         d.scope = x.scope;
+        d.outcome = int(i);
         d.kind = DiffKind::order;
         d.path = "";
         d.expected = "after " + before.where;
@@ -150,7 +195,9 @@ EventMatcher::Arrival EventMatcher::on_event(const SocketEvent& live, const Matc
     return {int(i), true};
   }
   pair_provisionally(k);
-  return {live_pair_[size_t(k)], false};
+  int paired = live_pair_[size_t(k)];
+  if (options_.hold_broadcasts && paired >= 0) release_before(size_t(paired));
+  return {paired, false};
 }
 
 size_t EventMatcher::waiting() const {
@@ -165,6 +212,7 @@ std::vector<Difference> EventMatcher::finish(const MatchContext& ctx) const {
     Difference base;
     base.where = x.where;
     base.scope = x.scope;
+    base.outcome = int(&x - expected_.data());
     if (x.live < 0) {
       base.kind = DiffKind::missing;
       base.expected = json_excerpt(x.event.args);
@@ -208,7 +256,7 @@ std::vector<Difference> EventMatcher::finish(const MatchContext& ctx) const {
       continue;
     }
     Difference d;
-    d.where = describe(a);
+    d.where = describe(a, &options_.acks);
     d.scope = event_scope(a);
     d.kind = DiffKind::extra;
     d.expected = "(not expected)";

@@ -15,7 +15,9 @@ std::shared_ptr<const SpelledValues> spell_values(std::span<const ValuePair> val
   for (const ValuePair& pair : values) {
     if (pair.recorded == pair.live || pair.recorded.empty() || pair.live.empty()) continue;
     const std::string& label =
-        out->texts.emplace_back("⟨value " + std::to_string(pair.correlation + 1) + "⟩");
+        out->texts.emplace_back(pair.correlation == kPerResponseValue
+                                    ? std::string("⟨response value⟩")
+                                    : "⟨value " + std::to_string(pair.correlation + 1) + "⟩");
     for (auto& s : spellings(pair.recorded))
       out->recorded.push_back({out->texts.emplace_back(std::move(s.text)), label});
     for (auto& s : spellings(pair.live))

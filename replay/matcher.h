@@ -6,8 +6,9 @@
 // normalisation: decoded from its content coding, correlated values replaced by placeholders on
 // both sides (the recorded value on one, its live counterpart on the other), regex noise masked;
 // then JSON compared as structure (replay/json_diff.h), HTML and other text exactly (the first
-// differing line is reported), binary by length and SHA-256. A recorded body that the recorder
-// cut is compared by the full length and hash it kept (store::Payload).
+// differing line is reported, around its first differing column), binary by length and
+// SHA-256. A recorded body that the recorder cut is compared by the full length and hash it
+// kept (store::Payload).
 //
 // Socket.IO: EventMatcher pairs the live events of one connection with the recorded ones by
 // kind, namespace and name (acks by the id they answer), and compares arguments as decoded
@@ -23,6 +24,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -44,7 +46,7 @@ namespace wa::replay {
 enum class DiffKind : uint8_t {
   status,      // path "status"
   header,      // path "header <name>"
-  body,        // a text or binary body: path "body" or "body line N"
+  body,        // a text or binary body: path "body" or "body line N, column C"
   json,        // a JSON body or event arguments: path is a JSON pointer ("" for the whole)
   missing,     // an expected event that never came
   extra,       // an event nobody expected
@@ -61,6 +63,12 @@ struct Difference {
   std::string expected;  // what the recording holds, normalised ("(absent)" when it has none)
   std::string actual;    // what the live server sent, normalised
   bool noise = false;    // covered by a noise rule: not a failure
+  // Why it is noise when no rule says so: "varies between copies" (runner.h, load runs).
+  std::string noise_reason;
+  // The thing compared that it is about. In a SessionResult (report.h): the index of its row in
+  // SessionResult::timeline. From EventMatcher::finish: the index of the expected event
+  // (EventMatcher::where(i)). -1: none (an extra event, an A/B comparison).
+  int outcome = -1;
 };
 
 // The differences that are failures (noise left out).
@@ -111,6 +119,9 @@ struct SpelledValues {
   std::vector<Replacement> recorded, live;
 };
 std::shared_ptr<const SpelledValues> spell_values(std::span<const ValuePair> values);
+// ValuePair::correlation of a value issued for one response alone (a CSP nonce that the page
+// repeats): it reads "⟨response value⟩".
+inline constexpr size_t kPerResponseValue = static_cast<size_t>(-1);
 
 // What normalisation needs: the correlated values known so far (LiveValues::pairs()), which
 // become placeholders "⟨value N⟩" on both sides, and the noise rules. `spelled`, when set, must
@@ -133,6 +144,9 @@ struct HttpMatchOptions {
 
 // "GET /api/items": the method and the path without its query; the scope of noise rules.
 std::string endpoint_of(const store::Exchange& exchange);
+// "GET /api/items?page=2": the method and the request target (cut after 80 characters); what
+// the differences of an exchange and its row of the report are called.
+std::string where_of(const store::Exchange& exchange);
 
 // The differences between a recorded response and the live response to its replayed request.
 // Only the status is compared when the statuses differ (the rest would be noise about a page
@@ -157,6 +171,12 @@ struct EventMatchOptions {
   // Under load: an extra event whose identity is in broadcast_kinds is counted, not failed.
   bool tolerate_broadcasts = false;
   std::set<std::string> broadcast_kinds;
+  // Under load, an event of a broadcast kind may be another copy's: one that equals no expected
+  // event it may stand for is held instead of being paired provisionally at once (see on_event).
+  bool hold_broadcasts = false;
+  // The client emits the connection's acks answer (ack_names()): an ack is then called
+  // "ack of chat #2 on /" rather than by its id.
+  AckNames acks;
 };
 
 class EventMatcher {
@@ -179,7 +199,24 @@ class EventMatcher {
   // not yet paired, so that whatever waits for that event can go on (the difference is
   // reported by finish()). A later exact arrival takes over a provisional pairing, and the
   // displaced event is paired again or becomes extra: arrived() of other events may change.
-  Arrival on_event(const SocketEvent& live, const MatchContext& context);
+  //
+  // With hold_broadcasts (load: other copies' broadcasts reach this connection too), an event
+  // of a broadcast kind pairs only with expected events it may stand for: not with one gated
+  // (gate()) on an action that had not started when it came (`actions_started`: how many of
+  // the copy's actions had). One that equals none of them is held, not paired: it is paired
+  // provisionally with the earliest waiting expected event of its kind once the connection has
+  // moved past that one (an event recorded after it was paired), or by release_held(); until
+  // then the connection's own event may come and take the expected one exactly.
+  Arrival on_event(const SocketEvent& live, const MatchContext& context,
+                   size_t actions_started = SIZE_MAX);
+  // Expected event i answers action `action` of the copy (the emit that a broadcast echoes):
+  // with hold_broadcasts, a live event that came before that action started is not it.
+  void gate(size_t i, int action);
+  // Pairs held events provisionally with the waiting expected events of their kind that they
+  // may stand for (nothing moved for a while, the connection ended, or it is finishing): a
+  // changed event is then reported as a difference rather than as never having come. Returns
+  // whether any expected event was paired.
+  bool release_held();
 
   size_t size() const { return expected_.size(); }
   bool arrived(size_t i) const { return expected_[i].live >= 0; }
@@ -191,8 +228,10 @@ class EventMatcher {
   const std::string& where(size_t i) const { return expected_[i].where; }
 
   // The differences: arguments of provisional pairs, expected events that never came, extra
-  // events (or, with tolerate_broadcasts, the count of those counted), order. Call when the
-  // connection is over or its wait timed out; the context may know more values by then.
+  // events (or, with tolerate_broadcasts, the count of those counted), order; each with the
+  // index of the expected event it is about in Difference::outcome (-1 for an extra event).
+  // Call when the connection is over or its wait timed out; the context may know more values
+  // by then.
   std::vector<Difference> finish(const MatchContext& context) const;
   // Extra events of broadcast kinds counted, not failed (tolerate_broadcasts); valid after
   // finish().
@@ -205,17 +244,24 @@ class EventMatcher {
     std::string key, where, scope;  // key: identity(event)
     int live = -1;                  // index into live_
     bool exact = false;
+    int gate = -1;  // hold_broadcasts: the action it answers (gate())
   };
   EventMatcher() = default;
   void prepare();
   bool equal(const SocketEvent& expected, const SocketEvent& live,
              const MatchNormaliser& normaliser) const;
   void pair_provisionally(int live_index);
+  // hold_broadcasts: whether live event k may stand for expected event i; pairs held events with
+  // the waiting expected events of a broadcast kind before `limit`.
+  bool may_stand_for(size_t i, size_t k) const;
+  bool release_before(size_t limit);
 
   Options options_;
   std::vector<Expected> expected_;
   std::vector<SocketEvent> live_;
-  std::vector<int> live_pair_;  // by live index: expected index or -1
+  std::vector<int> live_pair_;        // by live index: expected index or -1
+  std::vector<size_t> live_started_;  // by live index: the copy's actions started when it came
+  std::vector<uint8_t> held_;         // by live index: held, not paired (hold_broadcasts)
   std::vector<Difference> order_;
   std::set<std::string> recovery_;  // namespaces with connection state recovery
   mutable size_t broadcasts_counted_ = 0;
@@ -226,15 +272,5 @@ class EventMatcher {
 std::vector<Difference> compare_events(const std::vector<const store::SocketPacket*>& expected,
                                        const std::vector<SocketEvent>& live,
                                        const MatchContext& context, EventMatchOptions options = {});
-
-// ---- Calibration ----------------------------------------------------------------------------
-
-// Noise rules that cover the given differences (`--calibrate`: the differences between two runs
-// against the same target): a header rule per header, a pointer rule per JSON path, and for a
-// text line a regex of the differing token's shape after its literal left context
-// ("id=[0-9a-f]+"); an event that came in one run and not in the other gets the pointer ""
-// scoped to its name. Status, order and binary differences have no rule. Duplicates are left
-// out.
-std::vector<NoiseRule> calibration_rules(const std::vector<Difference>& differences);
 
 }  // namespace wa::replay

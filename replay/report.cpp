@@ -192,6 +192,24 @@ std::string format_console(const RunReport& report, bool colour, size_t max_diff
   list_notes(out, report, ansi, &SessionResult::skipped, "skipped");
   list_notes(out, report, ansi, &SessionResult::warnings, "warnings");
 
+  // Load runs: the places whose live values differed between copies of a recording (noise).
+  std::vector<std::string> varied;
+  for (const SessionResult& s : report.sessions)
+    for (const Difference& d : s.differences)
+      if (d.noise && d.noise_reason == "varies between copies") {
+        std::string place = printable(d.where) + (d.path.empty() ? "" : " " + printable(d.path));
+        if (std::find(varied.begin(), varied.end(), place) == varied.end()) varied.push_back(place);
+      }
+  if (!varied.empty()) {
+    out += "\n" + ansi.paint("33", plural(varied.size(), "value") + " varied between copies") +
+           " (noise): ";
+    for (size_t i = 0; i < varied.size() && i < kListed; ++i)
+      out += (i ? ", " : "") + varied[i];
+    if (varied.size() > kListed)
+      out += ", … and " + std::to_string(varied.size() - kListed) + " more";
+    out += "\n";
+  }
+
   if ((report.concurrency > 1 || report.repeat > 1) && !report.latencies.empty())
     latency_table(out, report.latencies);
 

@@ -30,7 +30,9 @@ struct Outcome {
   int64_t recorded_us = -1;  // from the start of the recording
   int64_t live_us = -1;      // from the start of this copy's run; -1: never happened
   int64_t latency_us = -1;   // request → response, or the client action before → arrival
-  bool ok = true;            // no failure recorded against it
+  // It happened as recorded: no failure (a Difference not noise) has its index as
+  // Difference::outcome, and it was not given up.
+  bool ok = true;
 };
 
 struct SessionResult {
@@ -40,7 +42,8 @@ struct SessionResult {
   std::vector<std::string> clients;  // labels: "client 1 (alice)"
   int64_t duration_us = 0;
   std::vector<Outcome> timeline;  // in live order (things that never happened last)
-  // Every difference found, noise included (Difference::noise marks it).
+  // Every difference found, noise included (Difference::noise marks it); its `outcome` is the
+  // index of its row in `timeline` (-1 for an extra event, which has none).
   std::vector<Difference> differences;
   // Setup errors: the target could not be reached, a TLS handshake failed, the recording
   // cannot be replayed at all. Any of them makes the run exit 2.
@@ -75,6 +78,14 @@ struct RunReport {
   int repeat = 1;
   std::vector<SessionResult> sessions;
   std::vector<LatencyStats> latencies;  // per endpoint and event
+  // The noise rules in force, per recording (its rules file's, then the capture file's), each
+  // with its origin and, for calibrated ones, its evidence.
+  struct Rules {
+    std::string recording;  // as SessionResult::recording
+    store::Id recording_id = 0;
+    std::vector<NoiseRule> noise;
+  };
+  std::vector<Rules> rules;
   // --server: the last lines the server wrote, when the run failed (exit 1 or 2).
   std::vector<std::string> server_output;
 

@@ -67,13 +67,22 @@ void html_list(std::string& out, std::string_view title, const std::vector<std::
   out += "</ul>\n";
 }
 
-// Side-by-side: what the recording holds beside what the live server sent.
-void html_differences(std::string& out, const std::vector<Difference>& differences, bool noise) {
+// The anchor of row `row` of session `index`'s timeline.
+std::string row_id(size_t index, size_t row) {
+  return "session-" + std::to_string(index) + "-row-" + std::to_string(row);
+}
+
+// Side-by-side: what the recording holds beside what the live server sent. Each difference
+// links to its timeline row.
+void html_differences(std::string& out, const SessionResult& s, size_t index, bool noise) {
   out += noise ? "<table class=\"noise\">\n" : "<table class=\"diff\">\n";
   out += "<tr><th>where</th><th>what</th><th>kind</th><th>expected</th><th>actual</th></tr>\n";
-  for (const Difference& d : differences) {
+  for (const Difference& d : s.differences) {
     if (d.noise != noise) continue;
-    out += "<tr><td>" + markup(d.where) + "</td><td>" + markup(subject(d)) + "</td><td>" +
+    std::string where = markup(d.where);
+    if (d.outcome >= 0 && size_t(d.outcome) < s.timeline.size())
+      where = "<a href=\"#" + row_id(index, size_t(d.outcome)) + "\">" + where + "</a>";
+    out += "<tr><td>" + where + "</td><td>" + markup(subject(d)) + "</td><td>" +
            diff_kind_name(d.kind) + "</td><td class=\"exp\"><pre>" +
            (d.kind == DiffKind::extra ? "" : markup(d.expected)) +
            "</pre></td><td class=\"act\"><pre>" +
@@ -104,13 +113,14 @@ void html_session(std::string& out, const SessionResult& s, const std::string& n
         "<h3>Timeline</h3>\n<table class=\"timeline\">\n<tr><th>recorded</th><th>live</th>"
         "<th>latency (ms)</th><th>client</th><th>what</th><th>expected</th><th>actual</th>"
         "<th>ok</th></tr>\n";
-    for (const Outcome& o : s.timeline) {
-      out += std::string("<tr class=\"") + (o.ok ? "ok" : "bad") + "\"><td class=\"num\">" +
-             html_time(o.recorded_us) + "</td><td class=\"num\">" + html_time(o.live_us) +
-             "</td><td class=\"num\">" + html_ms(o.latency_us) + "</td><td>" +
-             markup(client_label(s, o.client)) + "</td><td>" + markup(o.where) + "</td><td><pre>" +
-             markup(o.expected) + "</pre></td><td><pre>" + markup(o.actual) + "</pre></td><td>" +
-             (o.ok ? "✓" : "✗") + "</td></tr>\n";
+    for (size_t r = 0; r < s.timeline.size(); ++r) {
+      const Outcome& o = s.timeline[r];
+      out += std::string("<tr class=\"") + (o.ok ? "ok" : "bad") + "\" id=\"" + row_id(index, r) +
+             "\"><td class=\"num\">" + html_time(o.recorded_us) + "</td><td class=\"num\">" +
+             html_time(o.live_us) + "</td><td class=\"num\">" + html_ms(o.latency_us) +
+             "</td><td>" + markup(client_label(s, o.client)) + "</td><td>" + markup(o.where) +
+             "</td><td><pre>" + markup(o.expected) + "</pre></td><td><pre>" + markup(o.actual) +
+             "</pre></td><td>" + (o.ok ? "✓" : "✗") + "</td></tr>\n";
     }
     out += "</table>\n";
   }
@@ -118,15 +128,38 @@ void html_session(std::string& out, const SessionResult& s, const std::string& n
   size_t noise = s.differences.size() - s.failures();
   if (s.failures() > 0) {
     out += "<h3>Differences (" + std::to_string(s.failures()) + ")</h3>\n";
-    html_differences(out, s.differences, false);
+    html_differences(out, s, index, false);
   }
   if (noise > 0) {
     out += "<h3>Noise, not failures (" + std::to_string(noise) + ")</h3>\n";
-    html_differences(out, s.differences, true);
+    html_differences(out, s, index, true);
   }
   html_list(out, "Skipped", s.skipped);
   html_list(out, "Warnings", s.warnings);
   out += "</details>\n";
+}
+
+// The noise rules in force for each recording: what they cover, where they came from, and what
+// calibration saw in each pass.
+void html_rules(std::string& out, const std::vector<RunReport::Rules>& rules) {
+  if (rules.empty()) return;
+  out += "<h2>Noise rules</h2>\n";
+  for (const RunReport::Rules& r : rules) {
+    out += "<h3>" + markup(r.recording) + " (" + plural(r.noise.size(), "rule") + ")</h3>\n";
+    if (r.noise.empty()) continue;
+    out +=
+        "<table class=\"rules\">\n<tr><th>kind</th><th>pattern</th><th>scope</th>"
+        "<th>origin</th><th>evidence</th></tr>\n";
+    for (const NoiseRule& rule : r.noise) {
+      std::string evidence;
+      for (size_t pass = 0; pass < rule.evidence.size(); ++pass)
+        evidence += "pass " + std::to_string(pass + 1) + ": " + markup(rule.evidence[pass]) + "\n";
+      out += std::string("<tr><td>") + store::to_string(rule.kind) + "</td><td><pre>" +
+             markup(rule.pattern) + "</pre></td><td>" + markup(rule.scope) + "</td><td>" +
+             markup(rule.origin) + "</td><td><pre>" + evidence + "</pre></td></tr>\n";
+    }
+    out += "</table>\n";
+  }
 }
 
 }  // namespace
@@ -173,6 +206,8 @@ std::string to_html(const RunReport& report) {
     for (size_t i = 0; i < report.sessions.size(); ++i)
       html_session(out, report.sessions[i], names[i], i);
   }
+
+  html_rules(out, report.rules);
 
   if (!report.latencies.empty()) {
     out +=

@@ -29,9 +29,23 @@ const char* kind_name(Outcome::Kind kind) {
 }
 
 nlohmann::json difference_json(const Difference& d) {
-  return {{"where", d.where}, {"scope", d.scope},       {"kind", diff_kind_name(d.kind)},
-          {"path", d.path},   {"expected", d.expected}, {"actual", d.actual},
-          {"noise", d.noise}};
+  return {{"where", d.where},
+          {"scope", d.scope},
+          {"kind", diff_kind_name(d.kind)},
+          {"path", d.path},
+          {"expected", d.expected},
+          {"actual", d.actual},
+          {"noise", d.noise},
+          {"noise_reason", d.noise_reason},
+          {"outcome", d.outcome < 0 ? nlohmann::json() : nlohmann::json(d.outcome)}};
+}
+
+nlohmann::json rule_json(const NoiseRule& r) {
+  return {{"kind", store::to_string(r.kind)},
+          {"pattern", r.pattern},
+          {"scope", r.scope},
+          {"origin", r.origin},
+          {"evidence", r.evidence}};
 }
 
 }  // namespace
@@ -42,7 +56,9 @@ std::string to_json(const RunReport& report) {
   json sessions = json::array();
   for (const SessionResult& s : report.sessions) {
     json timeline = json::array();
-    for (const Outcome& o : s.timeline) {
+    std::vector<size_t> failing = failures_by_row(s);
+    for (size_t r = 0; r < s.timeline.size(); ++r) {
+      const Outcome& o = s.timeline[r];
       timeline.push_back({{"kind", kind_name(o.kind)},
                           {"client", o.client},
                           {"where", o.where},
@@ -51,7 +67,8 @@ std::string to_json(const RunReport& report) {
                           {"recorded_us", micros(o.recorded_us)},
                           {"live_us", micros(o.live_us)},
                           {"latency_us", micros(o.latency_us)},
-                          {"ok", o.ok}});
+                          {"ok", o.ok},
+                          {"failures", failing[r]}});
     }
     json differences = json::array();
     for (const Difference& d : s.differences)
@@ -83,6 +100,14 @@ std::string to_json(const RunReport& report) {
                          {"p99_ms", l.p99_ms},
                          {"max_ms", l.max_ms}});
   }
+  json rules = json::array();
+  for (const RunReport::Rules& r : report.rules) {
+    json noise = json::array();
+    for (const NoiseRule& rule : r.noise)
+      noise.push_back(rule_json(rule));
+    rules.push_back(
+        {{"recording", r.recording}, {"recording_id", r.recording_id}, {"noise", noise}});
+  }
   json out = {{"command", report.command},
               {"target", report.target},
               {"db", report.db},
@@ -101,6 +126,7 @@ std::string to_json(const RunReport& report) {
                 {"differences", t.differences}}},
               {"sessions", std::move(sessions)},
               {"latencies", std::move(latencies)},
+              {"rules", std::move(rules)},
               {"server_output", report.server_output}};
   // Bodies may be binary: invalid UTF-8 becomes U+FFFD rather than an exception.
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

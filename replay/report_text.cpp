@@ -267,6 +267,13 @@ std::string client_label(const SessionResult& s, int client) {
   return "client " + std::to_string(client + 1);
 }
 
+std::vector<size_t> failures_by_row(const SessionResult& s) {
+  std::vector<size_t> out(s.timeline.size(), 0);
+  for (const Difference& d : s.differences)
+    if (!d.noise && d.outcome >= 0 && size_t(d.outcome) < out.size()) ++out[size_t(d.outcome)];
+  return out;
+}
+
 // What a difference is about, as format_differences names it.
 std::string subject(const Difference& d) {
   switch (d.kind) {

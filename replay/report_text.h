@@ -56,6 +56,9 @@ std::vector<std::string> session_names(const RunReport& report);
 // "12 exchanges, 9/9 events, 3 broadcasts counted"
 std::string counts(const SessionResult& s);
 std::string client_label(const SessionResult& s, int client);
+// By timeline row: how many failures (differences not noise) are about it
+// (Difference::outcome).
+std::vector<size_t> failures_by_row(const SessionResult& s);
 // What a difference is about, as format_differences names it.
 std::string subject(const Difference& d);
 

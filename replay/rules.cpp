@@ -506,11 +506,14 @@ store::NoiseRule to_store(const NoiseRule& rule, store::RuleOrigin origin,
   out.pattern = rule.pattern;
   out.origin = origin;
   out.created_us = created_us;
+  out.evidence = rule.evidence;
   return out;
 }
 
 NoiseRule from_store(const store::NoiseRule& rule) {
-  return NoiseRule{rule.kind, rule.pattern, rule.scope.empty() ? std::string("*") : rule.scope};
+  return NoiseRule{rule.kind, rule.pattern, rule.scope.empty() ? std::string("*") : rule.scope,
+                   rule.origin == store::RuleOrigin::calibrate ? "calibration" : "capture file",
+                   rule.evidence};
 }
 
 }  // namespace wa::replay

@@ -101,7 +101,14 @@ struct NoiseRule {
   store::NoiseKind kind = store::NoiseKind::header;
   std::string pattern;
   std::string scope = "*";
-  bool operator==(const NoiseRule&) const = default;
+  // Where it came from, for reports: "rules file", "calibration", "capture file".
+  std::string origin = "rules file";
+  // What calibration saw at that place, one value per pass (empty for rules written by hand).
+  std::vector<std::string> evidence;
+  // The same rule: what it hides and where, whatever its origin and evidence.
+  bool operator==(const NoiseRule& o) const {
+    return kind == o.kind && pattern == o.pattern && scope == o.scope;
+  }
 };
 
 struct Rules {

@@ -140,6 +140,27 @@ Result<Prepared> prepare(store::RecordingData data, const OriginMap& origins,
       if (row.sid == session.recorded_sid && row.protocol == session.protocol) id = row.id;
     p.session_ids.push_back(id);
   }
+  // A broadcast echoes the latest emit of the same event before it.
+  p.echo_of.assign(s.expectations.size(), -1);
+  {
+    std::map<std::string, int> last_emit;  // identity → action
+    size_t a = 0;
+    for (size_t e = 0; e < s.expectations.size(); ++e) {
+      const Expectation& x = s.expectations[e];
+      for (; a < s.actions.size() && s.actions[a].recorded_us <= x.recorded_us; ++a) {
+        const Action& act = s.actions[a];
+        if (act.kind != ActionKind::socket_send || !act.packet) continue;
+        if (auto emitted = event_from_recorded(*act.packet); emitted)
+          last_emit[identity(*emitted)] = int(a);
+      }
+      if (x.kind != Expectation::Kind::packet || !x.packet) continue;
+      auto event = event_from_recorded(*x.packet);
+      if (!event || event->kind != EventKind::event) continue;
+      std::string id = identity(*event);
+      auto emit = last_emit.find(id);
+      if (p.broadcasts.count(id) && emit != last_emit.end()) p.echo_of[e] = emit->second;
+    }
+  }
   // An event's latency runs from the last action of its session that started before it.
   p.cause.assign(s.expectations.size(), -1);
   std::vector<int> last_of_session(s.sessions.size(), -1);
@@ -201,7 +222,7 @@ RunResult run(net::Loop& loop, const std::vector<Prepared>& recordings,
               if (running[k].job_index != index) continue;
               CopyRun& r = *running[k].run;
               results[index] = std::move(r.result());
-              live[index] = std::move(r.live());
+              if (options.keep_live) live[index] = std::move(r.live());
               for (auto& [name, samples] : r.latencies())
                 latencies[name].insert(latencies[name].end(), samples.begin(), samples.end());
               running.erase(running.begin() + long(k));
@@ -230,7 +251,89 @@ RunResult run(net::Loop& loop, const std::vector<Prepared>& recordings,
     out.live.push_back(std::move(live[i]));
   }
   out.report.latencies = latency_stats(latencies);
+  mark_varying_between_copies(out.report, out.recording_of);
+  for (const Prepared& p : recordings)
+    out.report.rules.push_back({p.name, p.id, p.noise.rules()});
   return out;
+}
+
+// ---- Values that vary between copies --------------------------------------------------------
+
+size_t mark_varying_between_copies(RunReport& report, const std::vector<size_t>& recording_of) {
+  auto varies_kind = [](DiffKind kind) {
+    return kind == DiffKind::json || kind == DiffKind::header || kind == DiffKind::body;
+  };
+  std::map<size_t, std::vector<size_t>> copies_of;  // recording → session results
+  for (size_t i = 0; i < report.sessions.size() && i < recording_of.size(); ++i)
+    if (report.sessions[i].errors.empty()) copies_of[recording_of[i]].push_back(i);
+  size_t marked = 0;
+  for (const auto& entry : copies_of) {
+    const std::vector<size_t>& copies = entry.second;
+    if (copies.size() < 2) continue;
+    // The same place in each copy: where, scope, kind, path, and its ordinal among those.
+    struct Place {
+      std::vector<std::pair<size_t, size_t>> diffs;  // session, difference
+      std::set<std::string> values;
+    };
+    std::map<std::string, Place> places;
+    for (size_t i : copies) {
+      std::map<std::string, int> ordinal;
+      const std::vector<Difference>& diffs = report.sessions[i].differences;
+      for (size_t d = 0; d < diffs.size(); ++d) {
+        if (diffs[d].noise || !varies_kind(diffs[d].kind)) continue;
+        std::string key = diffs[d].where + '\x1f' + diffs[d].scope + '\x1f' +
+                          diff_kind_name(diffs[d].kind) + '\x1f' + diffs[d].path;
+        key += '\x1f' + std::to_string(ordinal[key]++);
+        Place& place = places[key];
+        place.diffs.emplace_back(i, d);
+        place.values.insert(diffs[d].actual);
+      }
+    }
+    std::map<size_t, std::set<std::string>> cleared;  // session → wheres of marked differences
+    for (auto& item : places) {
+      Place& place = item.second;
+      std::set<size_t> with;
+      for (const auto& sd : place.diffs)
+        with.insert(sd.first);
+      const Difference& first =
+          report.sessions[place.diffs.front().first].differences[place.diffs.front().second];
+      // A copy without this difference, where the thing came and was compared: it had the
+      // recorded value.
+      for (size_t i : copies) {
+        if (with.count(i)) continue;
+        const SessionResult& s = report.sessions[i];
+        bool blocked = std::any_of(
+            s.differences.begin(), s.differences.end(),
+            [&](const Difference& d) { return d.where == first.where && !varies_kind(d.kind); });
+        bool came = std::any_of(s.timeline.begin(), s.timeline.end(), [&](const Outcome& o) {
+          return o.where == first.where && o.live_us >= 0;
+        });
+        if (came && !blocked) place.values.insert(first.expected);
+      }
+      if (place.values.size() < 2) continue;
+      for (const auto& sd : place.diffs) {
+        Difference& diff = report.sessions[sd.first].differences[sd.second];
+        diff.noise = true;
+        diff.noise_reason = std::string(kVariesBetweenCopies);
+        cleared[sd.first].insert(diff.where);
+        ++marked;
+      }
+    }
+    // The timeline rows that only those differences failed pass now.
+    for (auto& item : cleared) {
+      SessionResult& s = report.sessions[item.first];
+      std::set<std::string> failing;
+      for (const Difference& d : s.differences)
+        if (!d.noise) failing.insert(d.where);
+      for (Outcome& o : s.timeline) {
+        if (o.ok || o.live_us < 0 || !item.second.count(o.where) || failing.count(o.where))
+          continue;
+        o.ok = true;
+        if (o.kind == Outcome::Kind::event) ++s.events_matched;
+      }
+    }
+  }
+  return marked;
 }
 
 // ---- Comparing two runs ---------------------------------------------------------------------
@@ -251,9 +354,10 @@ std::vector<Difference> compare_runs(const Prepared& recording, const LiveOutput
     const auto& rb = e < b.responses.size() ? b.responses[e] : std::nullopt;
     if (!ra && !rb) continue;
     if (!ra || !rb) {
+      const store::Exchange& x = *s.actions[size_t(s.expectations[e].action)].exchange;
       Difference d;
-      d.where = endpoint_of(*s.actions[size_t(s.expectations[e].action)].exchange);
-      d.scope = d.where;
+      d.where = where_of(x);
+      d.scope = endpoint_of(x);
       d.kind = DiffKind::status;
       d.path = "status";
       d.expected = ra ? std::to_string(ra->status) : "(no response)";

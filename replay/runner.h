@@ -78,6 +78,9 @@ struct RunnerOptions {
   int repeat = 1;
   // Called after each copy finishes (progress bars): copies done, copies in all.
   std::function<void(size_t done, size_t total)> progress;
+  // Whether RunResult::live keeps what each copy saw (calibration and diff compare runs with
+  // it); a load run leaves it off, so that its memory does not grow with every copy's bodies.
+  bool keep_live = true;
 };
 
 // One recording, ready to replay.
@@ -92,6 +95,10 @@ struct Prepared {
   std::set<std::string> server_cookie_names;
   // By expectation: the action whose start its latency is measured from (-1: none).
   std::vector<int> cause;
+  // By expectation: for a server event of a broadcast kind, the client emit it echoes (the
+  // latest send of the same event recorded before it, by any client), -1 when none. Under load
+  // another copy's broadcast that came before this copy's emit is not it (EventMatcher::gate).
+  std::vector<int> echo_of;
   // By script session: the recorded Engine.IO session's row id.
   std::vector<store::Id> session_ids;
 };
@@ -123,6 +130,19 @@ struct RunResult {
 // `loop` (which must have nothing else to do; it is run until the copies are done).
 RunResult run(net::Loop& loop, const std::vector<Prepared>& recordings,
               const RunnerOptions& options);
+
+// Load runs (several copies of a recording in one run): a difference whose live value is not
+// the same in every copy is noise, as calibration would find it — a counter the server shares
+// between sessions, a time. Differences at the same place (where, scope, kind, JSON pointer,
+// header or body line; the n-th of them in each copy) are compared across the copies of one
+// recording: when their live values differ (a copy without the difference, whose thing came,
+// counts with the recorded value), each becomes noise with noise_reason kVariesBetweenCopies,
+// and the timeline rows it alone failed pass again. A value the same in every copy (a real
+// regression) stays a failure; statuses, missing and extra events, order and attachments never
+// become noise this way. Recordings replayed once are left alone. run() calls it; returns how
+// many differences it marked.
+inline constexpr std::string_view kVariesBetweenCopies = "varies between copies";
+size_t mark_varying_between_copies(RunReport& report, const std::vector<size_t>& recording_of);
 
 // The differences between two live runs of the same copy of a recording: `a` plays the
 // recording's part (expected), `b` the live part. Used by --calibrate (two runs against one

@@ -144,9 +144,8 @@ SocketEvent event_from_ws(std::string_view path, bool binary, std::string_view p
   auto parsed = sio::parse_json(payload, Errc::bad_encoding);
   e.args = parsed ? std::move(*parsed) : Json(std::string(payload));
   if (e.args.is_object()) {
-    // Apps on plain WebSockets name their messages in a field of their own choosing; these
-    // are the common ones (graphql-ws "type", Phoenix "event", Discord-style "op", …).
-    for (const char* field : {"type", "event", "op", "action", "kind", "topic", "channel", "cmd"}) {
+    // Apps on plain WebSockets name their messages in a field of their own choosing.
+    for (std::string_view field : kMessageNameFields) {
       auto it = e.args.find(field);
       if (it == e.args.end()) continue;
       if (it->is_string()) {
@@ -175,7 +174,22 @@ SocketEvent event_from_sse(std::string_view path, std::string_view type, std::st
   return e;
 }
 
-std::string describe(const SocketEvent& e) {
+AckNames ack_names(const std::vector<SocketEvent>& client_events) {
+  AckNames out;
+  std::map<std::pair<std::string, std::string>, int> ordinal;  // namespace, name
+  for (const SocketEvent& e : client_events) {
+    if (e.kind != EventKind::event) continue;
+    int n = ++ordinal[{e.nsp, e.name}];
+    if (e.ack_id) out[{e.nsp, *e.ack_id}] = e.name + " #" + std::to_string(n);
+  }
+  return out;
+}
+
+std::string describe(const SocketEvent& e, const AckNames* acks) {
+  if (e.kind == EventKind::ack && e.ack_id && acks) {
+    auto named = acks->find({e.nsp, *e.ack_id});
+    if (named != acks->end()) return "ack of " + named->second + " on " + e.nsp;
+  }
   std::string out = event_kind_name(e.kind);
   if (e.kind == EventKind::sse) {
     out += " " + e.name;

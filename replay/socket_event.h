@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "protocol/socketio.h"
@@ -63,6 +65,11 @@ SocketEvent event_from_live(const sio::Packet& packet);
 // A live 0.9 frame; nullopt for heartbeats and noops.
 std::optional<SocketEvent> event_from_live(const sio09::Decoded& frame);
 
+// The fields a plain WebSocket message's kind may be named by, in the order event_from_ws tries
+// them (graphql-ws "type", Phoenix "event", Discord-style "op", …).
+inline constexpr std::string_view kMessageNameFields[] = {"type", "event", "op",      "action",
+                                                          "kind", "topic", "channel", "cmd"};
+
 // A plain WebSocket data message on the connection opened on `path` (text or binary).
 SocketEvent event_from_ws(std::string_view path, bool binary, std::string_view payload);
 
@@ -70,9 +77,17 @@ SocketEvent event_from_ws(std::string_view path, bool binary, std::string_view p
 SocketEvent event_from_sse(std::string_view path, std::string_view type, std::string_view data,
                            const std::optional<std::string>& id);
 
+// What the acks of one connection answer, by namespace and ack id: "chat #2", the second
+// `chat` the client emitted on that namespace (counting every emit of that name).
+using AckNames = std::map<std::pair<std::string, int64_t>, std::string>;
+// The names of the acks `client_events` (what the client sent on one connection, in order)
+// asked for.
+AckNames ack_names(const std::vector<SocketEvent>& client_events);
+
 // "event chat on /", "ack 3 on /admin", "connect on /", "ws order on /comms": names the kind,
-// not one occurrence.
-std::string describe(const SocketEvent& event);
+// not one occurrence. An ack that `acks` knows is named by the emit it answers:
+// "ack of chat #2 on /".
+std::string describe(const SocketEvent& event, const AckNames* acks = nullptr);
 
 // What pairs a live event with a recorded one: kind, namespace, and the name (events) or the
 // answered id (acks). Other kinds pair by kind and namespace.

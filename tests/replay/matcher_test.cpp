@@ -1,4 +1,5 @@
 #include "replay/matcher.h"
+#include "replay/calibration.h"
 
 #include <doctest/doctest.h>
 #include <zlib.h>
@@ -226,12 +227,12 @@ TEST_CASE("HTTP: text exactly, by first differing line; binary and cut bodies by
   auto diffs = compare_response(text("a\nb\nc\n"), text("a\nB\nc\n"), ctx);
   REQUIRE(diffs.size() == 1);
   CHECK(diffs[0].kind == DiffKind::body);
-  CHECK(diffs[0].path == "body line 2");
+  CHECK(diffs[0].path == "body line 2, column 1");
   CHECK(diffs[0].expected == "b");
   CHECK(diffs[0].actual == "B");
   diffs = compare_response(text("a\n"), text("a\nmore\n"), ctx);
   REQUIRE(diffs.size() == 1);
-  CHECK(diffs[0].path == "body line 2");
+  CHECK(diffs[0].path == "body line 2, column 1");
   CHECK(diffs[0].expected == "");
   CHECK(diffs[0].actual == "more");
 
@@ -264,6 +265,24 @@ TEST_CASE("HTTP: bodies compare after their content coding is removed") {
   rec.response_encoding = "gzip";
   CHECK(compare_response(rec, json_response(R"({"a":[1,2,3]})"), ctx).empty());
   auto diffs = compare_response(rec, json_response(R"({"a":[1,2,4]})"), ctx);
+  REQUIRE(diffs.size() == 1);
+  CHECK(diffs[0].path == "/a/2");
+
+  // The same compressed bytes under the same coding: equal, and so are the same corrupt bytes;
+  // the same bytes under another coding are decoded and compared.
+  auto same = rec;
+  CHECK(compare_response(rec, same, ctx).empty());
+  auto corrupt = json_response("\x1f\x8b not gzip");
+  corrupt.response_encoding = "gzip";
+  CHECK(compare_response(corrupt, corrupt, ctx).empty());
+  auto other = rec;
+  other.response_encoding = "";
+  diffs = compare_response(rec, other, ctx);
+  REQUIRE(diffs.size() == 1);
+  CHECK(diffs[0].path == "body");
+  auto changed = json_response(gzip(R"({"a":[1,2,5]})"));
+  changed.response_encoding = "gzip";
+  diffs = compare_response(rec, changed, ctx);
   REQUIRE(diffs.size() == 1);
   CHECK(diffs[0].path == "/a/2");
 }
@@ -505,7 +524,7 @@ TEST_CASE("broadcast kinds: delivered to several sessions, or echoing a client's
 TEST_CASE("calibration: the differences of two runs become noise rules that cover them") {
   auto page = [](std::string id, std::string ts) {
     return response("GET", "http://app.test/p", 200,
-                    {{"Content-Type", "text/html"}, {"X-Request-Id", id}},
+                    {{"Content-Type", "text/html"}, {"X-Request-Id", "req-" + id}},
                     "<html>\n<p>id=" + id + "</p>\n<p>at " + ts + " UTC</p>\n</html>\n");
   };
   HttpMatchOptions options;

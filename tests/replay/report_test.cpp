@@ -445,8 +445,8 @@ TEST_CASE("report: HTML escapes recorded text and shows the timeline and diffs")
   CHECK(html.find("<span class=\"badge failed\">failed</span></h1>") != std::string::npos);
   CHECK(html.find("replay: 2 sessions, 1 passed, 1 failed (3 differences) in 1.2 s") !=
         std::string::npos);
-  CHECK(occurrences(html, "<tr class=\"ok\">") == 2);
-  CHECK(occurrences(html, "<tr class=\"bad\">") == 1);
+  CHECK(occurrences(html, "<tr class=\"ok\" id=\"session-") == 2);
+  CHECK(occurrences(html, "<tr class=\"bad\" id=\"session-1-row-1\">") == 1);
   CHECK(occurrences(html, "✓</td>") == 2);
   CHECK(occurrences(html, "✗</td>") == 1);
   CHECK(html.find("<td>client 1 (alice)</td>") != std::string::npos);
