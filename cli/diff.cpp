@@ -4,12 +4,17 @@
 // what differs between A and B beyond it is a change in behaviour.
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "cli/command.h"
 #include "cli/replay_setup.h"
+#include "cli/server_setup.h"
 #include "net/loop.h"
+#include "replay/calibration.h"
 #include "replay/runner.h"
 
 namespace wa::cli {
@@ -18,6 +23,9 @@ namespace {
 struct DiffArgs {
   ReplayInputs in;
   std::string a, b, a2, json, junit, html;
+  // --a-server / --b-server: a fresh instance of each build for each run (A's second run, which
+  // noise is learnt from, gets its own).
+  ServerSpec a_server, b_server;
   bool insecure = false;
   uint64_t timeout_ms = 5000;
 };
@@ -28,44 +36,85 @@ int64_t now_unix_ms() {
 }
 
 struct Side {
+  std::string target;  // the live URL (with the instance's port under --server)
   std::vector<replay::Prepared> prepared;
   replay::RunResult run;
+  std::vector<std::string> server_output;  // the instance's last lines (--server)
 };
 
+// "A server output (last 40 lines):" and the lines, for an error message ("" without any).
+std::string output_block(const std::vector<std::string>& lines, const std::string& label) {
+  if (lines.empty()) return "";
+  std::string out = "\n" + label + " output (last " + std::to_string(lines.size()) + " lines):";
+  for (const std::string& line : lines)
+    out += "\n  " + line;
+  return out;
+}
+
+// One run of the recordings against `target`, or against a fresh instance started from
+// `server` when it is given (`target` is then its template).
 Result<Side> replay_against(const DiffArgs& args, const std::string& target,
-                            const replay::RunnerOptions& base) {
+                            const ServerSpec& server, const replay::RunnerOptions& base) {
+  std::optional<ServerInstance> instance;
   ReplayInputs in = args.in;
   in.target = target;
+  if (server.given()) {
+    auto started = ServerInstance::start(server, target);
+    if (!started) return started.error();
+    instance.emplace(std::move(*started));
+    in.target = instance->target();
+  }
   replay::RunnerOptions options = base;
   auto prepared = load_recordings(in, options);
   if (!prepared) return prepared.error();
   Side side;
+  side.target = in.target;
   side.prepared = std::move(*prepared);
   net::Loop loop;
   side.run = replay::run(loop, side.prepared, options);
+  if (instance) {
+    instance->stop();
+    side.server_output = instance->last_lines(kServerOutputLines);
+  }
   for (const auto& s : side.run.report.sessions)
-    if (!s.errors.empty()) return fail(Errc::setup, target + ": " + s.errors.front());
+    if (!s.errors.empty())
+      return fail(Errc::setup, in.target + ": " + s.errors.front() +
+                                   output_block(side.server_output, server.label));
   (void)loop.close();
   return side;
 }
 
 int run_diff(DiffArgs& args) {
+  for (const ServerSpec* spec : {&args.a_server, &args.b_server})
+    if (auto checked = spec->check(); !checked) return usage_error(checked.error().why);
+  for (auto [url, spec, flag] :
+       {std::tuple{&args.a, &args.a_server, "--a"}, std::tuple{&args.b, &args.b_server, "--b"}}) {
+    if (spec->given()) continue;
+    if (url->empty())
+      return usage_error(std::string(flag) + " is required (or " + flag + "-server)");
+    if (url->find("{port}") != std::string::npos)
+      return usage_error(std::string(flag) + " " + *url + ": {port} needs " + flag + "-server");
+  }
   replay::RunnerOptions options;
   options.timeout_ms = args.timeout_ms;
   options.http.insecure = args.insecure;
   int64_t started = now_unix_ms();
   auto t0 = std::chrono::steady_clock::now();
 
-  auto a = replay_against(args, args.a, options);
+  const ServerSpec none;
+  auto a = replay_against(args, args.a, args.a_server, options);
   if (!a) return usage_error(a.error().why);
-  auto a2 = replay_against(args, args.a2.empty() ? args.a : args.a2, options);
+  // A second run of A: against --a2 when given, else A again (a fresh instance under
+  // --a-server).
+  auto a2 = args.a2.empty() ? replay_against(args, args.a, args.a_server, options)
+                            : replay_against(args, args.a2, none, options);
   if (!a2) return usage_error(a2.error().why);
-  auto b = replay_against(args, args.b, options);
+  auto b = replay_against(args, args.b, args.b_server, options);
   if (!b) return usage_error(b.error().why);
 
   replay::RunReport report;
   report.command = "diff";
-  report.target = "A=" + args.a + " B=" + args.b + (args.a2.empty() ? "" : " A2=" + args.a2);
+  report.target = "A=" + a->target + " B=" + b->target + (args.a2.empty() ? "" : " A2=" + args.a2);
   report.db = args.in.db;
   report.started_unix_ms = started;
   std::vector<replay::Difference> all;
@@ -108,6 +157,12 @@ int run_diff(DiffArgs& args) {
   report.duration_us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
           .count();
+  if (report.exit_code() != kOk) {
+    // The servers' last lines, A's then B's, each marked with its side.
+    for (const auto& [side, label] : {std::pair{&*a, "A: "}, std::pair{&*b, "B: "}})
+      for (const std::string& line : side->server_output)
+        report.server_output.push_back(label + line);
+  }
   std::fputs(replay::format_console(report, stdout_is_tty()).c_str(), stdout);
   std::vector<replay::ChangeGroup> groups = replay::group_changes(all);
   if (!groups.empty()) {
@@ -116,6 +171,10 @@ int run_diff(DiffArgs& args) {
       std::printf("  %5zu  %s  (e.g. %s: %s -> %s)\n", g.count, g.scope.c_str(),
                   g.example.path.empty() ? "(whole)" : g.example.path.c_str(),
                   g.example.expected.c_str(), g.example.actual.c_str());
+  }
+  if (report.exit_code() != kOk) {
+    print_server_output(stdout, a->server_output, args.a_server.label);
+    print_server_output(stdout, b->server_output, args.b_server.label);
   }
   std::fflush(stdout);
   if (auto r = write_reports(report, args.json, args.junit, args.html); !r)
@@ -133,11 +192,16 @@ void add_diff(CLI::App& app) {
   static DiffArgs args;
   sub->add_option("--db", args.in.db, "Capture file")->capture_default_str();
   sub->add_option("RECORDING", args.in.recordings, "Recording ids or names (default: all)");
-  sub->add_option("--a", args.a, "URL of build A (the recording's main origin maps to it)")
-      ->required();
-  sub->add_option("--b", args.b, "URL of build B")->required();
+  sub->add_option("--a", args.a,
+                  "URL of build A (the recording's main origin maps to it); required unless "
+                  "--a-server is given (then http://127.0.0.1:{port} by default)");
+  sub->add_option("--b", args.b, "URL of build B; required unless --b-server is given");
   sub->add_option("--a2", args.a2,
                   "A second instance of A, to learn noise from (default: A replayed twice)");
+  add_server_options(sub, args.a_server, "a-", "build A");
+  args.a_server.label = "A server";
+  add_server_options(sub, args.b_server, "b-", "build B");
+  args.b_server.label = "B server";
   sub->add_option("--map", args.in.maps, "ORIGIN=URL for another recorded origin (repeatable)");
   sub->add_option("--rules", args.in.rules_file, "Rules file (JSON), as for replay");
   sub->add_option("--timeout", args.timeout_ms,

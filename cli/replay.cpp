@@ -1,11 +1,14 @@
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/command.h"
 #include "cli/replay_setup.h"
+#include "cli/server_setup.h"
 #include "net/loop.h"
+#include "replay/calibration.h"
 #include "replay/runner.h"
 #include "storage/database.h"
 #include "storage/noise_rules.h"
@@ -15,6 +18,8 @@ namespace {
 
 struct ReplayArgs {
   ReplayInputs in;
+  // --server: a fresh instance of the application for each run (calibration: one per pass).
+  ServerSpec server;
   std::string pace = "fast", json, junit, html;
   bool calibrate = false, explain = false, quiet = false, insecure = false;
   int concurrency = 1, repeat = 1;
@@ -26,26 +31,115 @@ int64_t now_unix_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// Two runs against the same target; whatever differs between them is noise. The rules are
-// stored per recording (a new calibration replaces the previous one) and printed.
-Result<void> calibrate(const ReplayArgs& args, std::vector<replay::Prepared>& prepared,
-                       replay::RunnerOptions options) {
+// "17 in pass 1, 18 in pass 2" (more values: "seen: a, b, c").
+std::string evidence_text(const std::vector<std::string>& evidence) {
+  if (evidence.size() == 2) return evidence[0] + " in pass 1, " + evidence[1] + " in pass 2";
+  std::string out = "seen:";
+  for (const std::string& v : evidence)
+    out += " " + v;
+  return out;
+}
+
+// One calibration pass: every recording once, against a fresh instance with --server (the
+// recordings prepared for its port), else against the target. Its sessions and live outputs
+// are by recording (one copy each).
+Result<replay::RunResult> calibration_pass(const ReplayArgs& args, int pass,
+                                           const std::vector<replay::Prepared>& given,
+                                           replay::RunnerOptions options, std::string& target) {
+  std::optional<ServerInstance> server;
+  std::vector<replay::Prepared> fresh;
+  const std::vector<replay::Prepared>* prepared = &given;
+  target = args.in.target;
+  if (args.server.given()) {
+    auto started = ServerInstance::start(args.server, args.in.target);
+    if (!started) return started.error();
+    server.emplace(std::move(*started));
+    ReplayInputs in = args.in;
+    in.target = target = server->target();
+    auto loaded = load_recordings(in, options);
+    if (!loaded) return loaded.error();
+    fresh = std::move(*loaded);
+    prepared = &fresh;
+  }
   options.concurrency = 1;
-  options.repeat = 2;
-  options.progress = progress_bar("calibrating");
+  options.repeat = 1;
+  options.progress = progress_bar(pass == 1 ? "calibrating, pass 1" : "calibrating, pass 2");
   net::Loop loop;
-  replay::RunResult runs = replay::run(loop, prepared, options);
-  for (const auto& session : runs.report.sessions)
-    if (!session.errors.empty()) return fail(Errc::setup, session.errors.front());
+  replay::RunResult run = replay::run(loop, *prepared, options);
+  if (loop.close() != 0) std::fprintf(stderr, "workalready: %s\n", loop.open_handles().c_str());
+  for (const auto& session : run.report.sessions) {
+    if (session.errors.empty()) continue;
+    if (server) {
+      server->stop();
+      print_server_output(stderr, server->last_lines(kServerOutputLines));
+    }
+    return fail(Errc::setup,
+                "calibration pass " + std::to_string(pass) + ": " + session.errors.front());
+  }
+  return run;
+}
+
+// The differences against the recording of recording `r`'s session in a calibration pass.
+const std::vector<replay::Difference>& differences_of(const replay::RunResult& pass, size_t r) {
+  static const std::vector<replay::Difference> none;
+  for (size_t s = 0; s < pass.report.sessions.size(); ++s)
+    if (pass.recording_of[s] == r) return pass.report.sessions[s].differences;
+  return none;
+}
+
+// Calibration (replay/calibration.h): two passes, each against its own fresh instance with
+// --server; what differs between them in value becomes narrow noise rules, stored per
+// recording (replacing the previous calibration's) and printed with their evidence. Passes
+// that differ in kind mean the server kept state: nothing is stored, and the error says where.
+Result<void> calibrate(const ReplayArgs& args, const std::vector<replay::Prepared>& prepared,
+                       const replay::RunnerOptions& options) {
+  if (!args.server.given()) {
+    std::printf(
+        "calibrate: both passes run against one instance, so values that change with each new "
+        "instance (asset versions, instance ids) cannot be learned; give --server CMD to start a "
+        "fresh instance per pass\n");
+  }
+  std::string target1, target2;
+  auto first = calibration_pass(args, 1, prepared, options, target1);
+  if (!first) return first.error();
+  auto second = calibration_pass(args, 2, prepared, options, target2);
+  if (!second) return second.error();
+  // A Location of pass 1 names pass 1's instance: mapped to pass 2's before comparing.
+  auto map_url = [&](std::string_view url) {
+    std::string out(url);
+    if (target1 != target2 && out.starts_with(target1)) out = target2 + out.substr(target1.size());
+    return out;
+  };
+
+  std::vector<replay::Learned> learned;
+  bool state = false;
+  for (size_t r = 0; r < prepared.size(); ++r) {
+    learned.push_back(replay::learn_between(prepared[r], first->live[r], second->live[r], map_url));
+    state = state || !learned.back().state.empty();
+    // Coarse clocks: two passes in the same second agree, yet both differ from the recording.
+    replay::learn_clock_readings(differences_of(*first, r), differences_of(*second, r),
+                                 learned.back());
+  }
+  if (state) {
+    std::fprintf(stderr, "calibrate: the two passes differ in kind, not only in values:\n");
+    for (size_t r = 0; r < prepared.size(); ++r) {
+      for (const auto& finding : learned[r].state)
+        std::fprintf(stderr, "  %s: %s: %s\n", prepared[r].name.c_str(), finding.where.c_str(),
+                     finding.what.c_str());
+    }
+    return fail(
+        Errc::setup,
+        args.server.given()
+            ? "calibration stored nothing: two fresh instances answered differently in kind "
+              "(the application keeps state outside its process, or is unstable)"
+            : "calibration stored nothing: the second pass met what the first one left "
+              "(the server keeps state); give --server CMD to calibrate on fresh instances");
+  }
+
   auto db = store::open_capture(args.in.db, store::Access::write);
   if (!db) return db.error();
   for (size_t r = 0; r < prepared.size(); ++r) {
-    // Runs are queued copy by copy: copy 0 of every recording, then copy 1.
-    const replay::LiveOutputs& first = runs.live[r];
-    const replay::LiveOutputs& second = runs.live[prepared.size() + r];
-    const std::vector<replay::Difference> differences =
-        replay::compare_runs(prepared[r], first, second);
-    std::vector<replay::NoiseRule> rules = replay::calibration_rules(differences);
+    const std::vector<replay::NoiseRule>& rules = learned[r].rules;
     std::vector<store::NoiseRule> rows;
     for (const auto& rule : rules)
       rows.push_back(replay::to_store(rule, store::RuleOrigin::calibrate, now_unix_ms() * 1000));
@@ -56,16 +150,24 @@ Result<void> calibrate(const ReplayArgs& args, std::vector<replay::Prepared>& pr
     std::printf("calibrate: %s: %zu noise rule%s stored\n", prepared[r].name.c_str(), rules.size(),
                 rules.size() == 1 ? "" : "s");
     for (const auto& rule : rules)
-      std::printf("  %s %s (scope %s)\n", store::to_string(rule.kind), rule.pattern.c_str(),
-                  rule.scope.c_str());
+      std::printf("  %s %s (scope %s): %s\n", store::to_string(rule.kind), rule.pattern.c_str(),
+                  rule.scope.c_str(), evidence_text(rule.evidence).c_str());
+    for (const auto& finding : learned[r].unlearnable)
+      std::printf("  not learned: %s: %s\n", finding.where.c_str(), finding.what.c_str());
   }
-  if (loop.close() != 0) std::fprintf(stderr, "workalready: %s\n", loop.open_handles().c_str());
+  std::printf("calibrate: replaying once more with the rules to confirm them\n");
   return {};
 }
 
 int run_replay(ReplayArgs& args) {
   if (args.pace != "fast" && args.pace != "recorded")
     return usage_error("--pace " + args.pace + ": must be fast or recorded");
+  if (auto checked = args.server.check(); !checked) return usage_error(checked.error().why);
+  if (!args.server.given()) {
+    if (args.in.target.empty()) return usage_error("--target is required");
+    if (args.in.target.find("{port}") != std::string::npos)
+      return usage_error("--target " + args.in.target + ": {port} needs --server");
+  }
   replay::RunnerOptions options;
   options.pace_recorded = args.pace == "recorded";
   options.timeout_ms = args.timeout_ms;
@@ -73,7 +175,21 @@ int run_replay(ReplayArgs& args) {
   options.concurrency = args.concurrency;
   options.repeat = args.repeat;
 
-  auto prepared = load_recordings(args.in, options);
+  // With --server, each run gets a fresh instance, and the recordings are prepared with its
+  // target (its port is new).
+  std::optional<ServerInstance> server;
+  ReplayInputs in = args.in;
+  auto start_server = [&]() -> Result<void> {
+    if (!args.server.given()) return {};
+    server.reset();
+    auto started = ServerInstance::start(args.server, args.in.target);
+    if (!started) return started.error();
+    server.emplace(std::move(*started));
+    in.target = server->target();
+    return {};
+  };
+  if (auto started = start_server(); !started) return usage_error(started.error().why);
+  auto prepared = load_recordings(in, options);
   if (!prepared) return usage_error(prepared.error().why);
   if (args.explain) {
     for (const replay::Prepared& p : *prepared) {
@@ -91,24 +207,34 @@ int run_replay(ReplayArgs& args) {
         std::printf("  warning: %s\n", w.c_str());
       std::string values = replay::explain(*p.correlations);
       std::fputs(values.c_str(), stdout);
-      for (const auto& rule : p.noise.rules())
-        std::printf("  noise: %s %s (scope %s)\n", store::to_string(rule.kind),
-                    rule.pattern.c_str(), rule.scope.c_str());
+      for (const auto& rule : p.noise.rules()) {
+        std::printf("  noise: %s %s (scope %s, from %s)", store::to_string(rule.kind),
+                    rule.pattern.c_str(), rule.scope.c_str(), rule.origin.c_str());
+        if (!rule.evidence.empty()) std::printf(": %s", evidence_text(rule.evidence).c_str());
+        std::printf("\n");
+      }
     }
     std::fflush(stdout);
   }
   if (args.calibrate) {
+    server.reset();  // each pass starts its own
     if (auto r = calibrate(args, *prepared, options); !r) return usage_error(r.error().why);
-    // Prepared again, with the rules just stored.
-    prepared = load_recordings(args.in, options);
+    // Prepared again, with the rules just stored, for a fresh instance.
+    if (auto started = start_server(); !started) return usage_error(started.error().why);
+    prepared = load_recordings(in, options);
     if (!prepared) return usage_error(prepared.error().why);
   }
   if (!args.quiet) options.progress = progress_bar("replaying");
+  options.keep_live = false;  // only calibration compares runs
   net::Loop loop;
   int64_t started = now_unix_ms();
   replay::RunResult result = replay::run(loop, *prepared, options);
   result.report.command = "replay";
-  result.report.target = args.in.target;
+  result.report.target = in.target;
+  // The server is stopped before anything is printed; what it wrote while stopping counts too.
+  if (server) server->stop();
+  const int code = result.report.exit_code();
+  if (server && code != kOk) result.report.server_output = server->last_lines(kServerOutputLines);
   result.report.db = args.in.db;
   result.report.started_unix_ms = started;
   if (!args.quiet) {
@@ -119,12 +245,12 @@ int run_replay(ReplayArgs& args) {
     size_t last = text.rfind('\n', text.size() > 1 ? text.size() - 2 : 0);
     std::fputs(text.substr(last == std::string::npos ? 0 : last + 1).c_str(), stdout);
   }
+  print_server_output(stdout, result.report.server_output);
   std::fflush(stdout);
   if (auto r = write_reports(result.report, args.json, args.junit, args.html); !r)
     return usage_error(r.error().why);
   if (loop.close() != 0)
     std::fprintf(stderr, "workalready: handles left open: %s\n", loop.open_handles().c_str());
-  int code = result.report.exit_code();
   if (code == kUsage) {
     for (const auto& s : result.report.sessions)
       if (!s.errors.empty()) {
@@ -146,13 +272,15 @@ void add_replay(CLI::App& app) {
   sub->add_option("--db", args.in.db, "Capture file")->capture_default_str();
   sub->add_option("RECORDING", args.in.recordings, "Recording ids or names (default: all)");
   sub->add_option("--target", args.in.target,
-                  "URL that the recording's main origin maps to (http://127.0.0.1:3000)")
-      ->required();
+                  "URL that the recording's main origin maps to (http://127.0.0.1:3000); "
+                  "required unless --server is given (then http://127.0.0.1:{port} by default, "
+                  "and {port} in it is the server's port)");
   sub->add_option("--map", args.in.maps,
                   "ORIGIN=URL for another recorded origin (repeatable); unmapped origins are "
                   "skipped");
   sub->add_option("--rules", args.in.rules_file,
                   "Rules file (JSON): extract/substitute and noise rules (see README)");
+  add_server_options(sub, args.server);
   sub->add_flag("--calibrate", args.calibrate,
                 "Replay twice first and store what differs between the runs as noise rules in "
                 "the capture file");
