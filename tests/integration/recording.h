@@ -7,6 +7,7 @@
 
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -32,7 +33,9 @@ class TempDir {
     if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
     path_ = pattern;
   }
+  // Removed with everything in it, unless WA_KEEP_TEMP is set (to look at a failed test's files).
   ~TempDir() {
+    if (const char* keep = std::getenv("WA_KEEP_TEMP"); keep && *keep) return;
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
@@ -72,6 +75,12 @@ inline CommandRun run_command(std::vector<std::string> argv, std::vector<Env> en
 }
 
 // The numbers in `text`, in order ("recorded 3 exchanges, 0 WebSocket messages" → {3, 0}).
+// `text` as JSON, or null when it is not JSON.
+inline nlohmann::json parse_json(std::string_view text) {
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  return parsed.is_discarded() ? nlohmann::json() : parsed;
+}
+
 inline std::vector<long long> numbers_in(std::string_view text) {
   std::vector<long long> found;
   for (size_t i = 0; i < text.size();) {
@@ -192,6 +201,22 @@ inline store::RecordingData load_capture(const std::string& db) {
   auto data = reader->load(recording->id);
   if (!data) throw std::runtime_error(data.error().why);
   return std::move(*data);
+}
+
+// The single number a query on the capture file returns (count(*)), -1 when it cannot be read.
+inline int64_t count_rows(const std::string& db, const char* sql) {
+  sqlite3* handle = nullptr;
+  int64_t n = -1;
+  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(handle, sql, -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      n = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(handle);
+  return n;
 }
 
 // "http://h:1/a/b?x" → "/a/b?x".

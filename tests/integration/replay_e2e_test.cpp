@@ -55,11 +55,6 @@ struct Recorded {
   std::string token;                 // token mode: the value /api/token answered
 };
 
-json parse_json(std::string_view text) {
-  auto parsed = json::parse(text, nullptr, false);
-  return parsed.is_discarded() ? json() : parsed;
-}
-
 // Records `stack` once per run of this executable (each stack's test cases share it): login, the
 // socket connect with the cookie or the token, the welcome, two acked chats and their
 // broadcasts, the polling → websocket upgrade. The capture is checked before anything replays
@@ -378,21 +373,6 @@ void every_check(const Stack& stack) {
   SUBCASE("--explain prints the correlated values") {
     explains(stack);
   }
-}
-
-int64_t count_rows(const std::string& db, const char* sql) {
-  sqlite3* handle = nullptr;
-  int64_t n = -1;
-  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(handle, sql, -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      n = sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(handle);
-  return n;
 }
 
 // A page-by-page copy of a capture file (SQLite's online backup), so a test can change it alone.

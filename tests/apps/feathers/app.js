@@ -89,7 +89,10 @@ app.service('users').hooks({
     all: [protect('password')],
     create: options.changed ?
         [(context) => {
-          context.result = {...context.result, avatar: gravatar(context.result.email, 80)};
+          // protect() answers with context.dispatch, a copy made before this hook ran.
+          const avatar = gravatar(context.result.email, 80);
+          context.result = {...context.result, avatar};
+          if (context.dispatch) context.dispatch = {...context.dispatch, avatar};
         }] :
         [],
   },
