@@ -133,49 +133,54 @@ void CopyRun::start() {
   advance();
 }
 
-void CopyRun::build_matcher(size_t i) {
-  const SocketSession& session = s_.sessions[i];
-  SessionState& st = sessions_[i];
+Prepared::SessionMatcher session_matcher(const Prepared& p, size_t i) {
+  const Script& s = *p.script;
+  const SocketSession& session = s.sessions[i];
   EventMatchOptions mo;
-  mo.tolerate_broadcasts = options_.concurrency > 1;
-  mo.hold_broadcasts = options_.concurrency > 1;
-  mo.broadcast_kinds = p_.broadcasts;
+  mo.broadcast_kinds = p.broadcasts;
   // Acks are named by the client emits they answer.
   std::vector<SocketEvent> sent;
-  for (const Action& a : s_.actions)
+  for (const Action& a : s.actions)
     if (a.kind == ActionKind::socket_send && a.session == int(i) && a.packet)
       if (auto event = event_from_recorded(*a.packet)) sent.push_back(std::move(*event));
   mo.acks = ack_names(sent);
+  std::optional<EventMatcher> matcher;
+  std::vector<int> expectation_of;
   if (session.kind != ChannelKind::engineio) {
     // Every recorded message is an application message: one expected event each, in order.
     std::vector<SocketEvent> events;
     for (int e : session.expectations)
-      events.push_back(*recorded_event(s_, s_.expectations[size_t(e)]));
-    st.matcher.emplace(EventMatcher::of_events(std::move(events), mo));
-    for (size_t m = 0; m < session.expectations.size(); ++m) {
-      st.expectation_of.push_back(session.expectations[m]);
-      matcher_index_[size_t(session.expectations[m])] = int(m);
-    }
+      events.push_back(*recorded_event(s, s.expectations[size_t(e)]));
+    matcher.emplace(EventMatcher::of_events(std::move(events), std::move(mo)));
+    expectation_of = session.expectations;
   } else {
     std::vector<const store::SocketPacket*> packets;
     for (int e : session.expectations)
-      packets.push_back(s_.expectations[size_t(e)].packet);
-    st.matcher.emplace(packets, mo);
-    // Matcher index → expectation; expectations the matcher left out (not application
-    // events) are met from the start.
+      packets.push_back(s.expectations[size_t(e)].packet);
+    matcher.emplace(packets, std::move(mo));
+    // Matcher index → expectation (the matcher leaves out what is not an application event).
     std::unordered_map<const store::SocketPacket*, int> by_packet;
     for (int e : session.expectations)
-      by_packet[s_.expectations[size_t(e)].packet] = e;
-    for (size_t m = 0; m < st.matcher->size(); ++m) {
-      int e = by_packet.at(st.matcher->packet(m));
-      st.expectation_of.push_back(e);
-      matcher_index_[size_t(e)] = int(m);
-    }
-    for (int e : session.expectations)
-      if (matcher_index_[size_t(e)] < 0) met_[size_t(e)] = 1;
+      by_packet[s.expectations[size_t(e)].packet] = e;
+    for (size_t m = 0; m < matcher->size(); ++m)
+      expectation_of.push_back(by_packet.at(matcher->packet(m)));
   }
+  for (size_t m = 0; m < expectation_of.size(); ++m)
+    if (int echo = p.echo_of[size_t(expectation_of[m])]; echo >= 0) matcher->gate(m, echo);
+  return {std::move(*matcher), std::move(expectation_of)};
+}
+
+void CopyRun::build_matcher(size_t i) {
+  const Prepared::SessionMatcher& proto = p_.matchers[i];
+  SessionState& st = sessions_[i];
+  st.matcher.emplace(proto.matcher);
+  st.matcher->under_load(options_.concurrency > 1);
+  st.expectation_of = proto.expectation_of;
   for (size_t m = 0; m < st.expectation_of.size(); ++m)
-    if (int echo = p_.echo_of[size_t(st.expectation_of[m])]; echo >= 0) st.matcher->gate(m, echo);
+    matcher_index_[size_t(st.expectation_of[m])] = int(m);
+  // Expectations the matcher left out (not application events) are met from the start.
+  for (int e : s_.sessions[i].expectations)
+    if (matcher_index_[size_t(e)] < 0) met_[size_t(e)] = 1;
   result_.events_expected += st.matcher->size();
 }
 

@@ -45,6 +45,10 @@ std::string shorten(std::string_view text, size_t max = 120);
 std::string event_text(const SocketEvent& e);
 // The Cookie headers of a recorded request, joined.
 std::string recorded_cookies(const store::Exchange& x);
+
+// The EventMatcher every copy of `p` starts script session `i` with (prepare() keeps one per
+// session in Prepared::matchers).
+Prepared::SessionMatcher session_matcher(const Prepared& p, size_t i);
 // The pairs "name=value" of a Cookie header, in order.
 std::vector<std::pair<std::string, std::string>> cookie_pairs(std::string_view header);
 

@@ -1,5 +1,7 @@
 #include "replay/copy_run.h"
 
+#include <optional>
+
 #include "protocol/text.h"
 #include "protocol/url.h"
 
@@ -7,9 +9,10 @@ namespace wa::replay::run_detail {
 
 std::string CopyRun::cookie_header(int client, std::string_view recorded,
                                    const std::string& live_url) {
-  auto u = url::parse(live_url);
   std::vector<cookie::Cookie> live;
-  if (u) live = clients_[size_t(client)].jar.cookies_for(*u, wall_ms());
+  if (cookie::CookieJar& jar = clients_[size_t(client)].jar; jar.size() != 0) {
+    if (auto u = url::parse(live_url)) live = jar.cookies_for(*u, wall_ms());
+  }
   std::vector<char> used(live.size(), 0);
   std::string out;
   auto add = [&](std::string_view name, std::string_view value) {
@@ -40,11 +43,16 @@ std::string CopyRun::cookie_header(int client, std::string_view recorded,
 
 void CopyRun::remember_cookies(int client, std::string_view request_url,
                                const http::Headers& headers) {
-  auto u = url::parse(request_url);
-  if (!u) return;
-  for (const http::Header& h : headers)
-    if (text::iequals(h.name, "set-cookie"))
-      (void)clients_[size_t(client)].jar.set_from_response(*u, h.value, wall_ms());
+  std::optional<url::Url> u;  // parsed for the first Set-Cookie only: most responses have none
+  for (const http::Header& h : headers) {
+    if (!text::iequals(h.name, "set-cookie")) continue;
+    if (!u) {
+      auto parsed = url::parse(request_url);
+      if (!parsed) return;
+      u = std::move(*parsed);
+    }
+    (void)clients_[size_t(client)].jar.set_from_response(*u, h.value, wall_ms());
+  }
 }
 
 std::string recorded_cookies(const store::Exchange& x) {

@@ -2,6 +2,7 @@
 
 #include <uv.h>
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -371,6 +372,11 @@ class HttpCall::Exchange final : public http::Sink {
     response_.version = head.version;
     response_.headers = std::move(head.headers);
     keep_alive_ = head.keep_alive;
+    // The body in one allocation when its length is declared (a script bundle comes in many
+    // reads).
+    if (head.content_length && !request_.on_body)
+      response_.body.reserve(
+          size_t(std::min<uint64_t>(*head.content_length, shared_->options.max_body_bytes)));
     if (response_.status != 101 && request_.on_head) {
       streaming_callback([&] { request_.on_head(response_); });
       if (abandoned_) return http::Flow::pause;

@@ -173,8 +173,14 @@ std::vector<Difference> compare_response(const store::Exchange& recorded,
                                          const HttpMatchOptions& options) {
   std::vector<Difference> out;
   Difference base;
-  base.where = where_of(recorded);
-  base.scope = endpoint_of(recorded);
+  // where_of() and endpoint_of(), from one parse of the URL.
+  if (auto u = url::parse(recorded.url)) {
+    base.where = recorded.method + " " + text_excerpt(u->target(), 80);
+    base.scope = recorded.method + " " + (u->path.empty() ? std::string("/") : u->path);
+  } else {
+    base.where = recorded.method + " " + text_excerpt(recorded.url, 80);
+    base.scope = recorded.method + " " + recorded.url;
+  }
 
   if (recorded.status != live.status) {
     Difference d = base;

@@ -190,6 +190,12 @@ class EventMatcher {
   // Expected events without packets (A/B diffs between two live runs).
   static EventMatcher of_events(std::vector<SocketEvent> expected, Options options = {});
 
+  // Sets Options::tolerate_broadcasts and hold_broadcasts (a load run) before any event came.
+  void under_load(bool on) {
+    options_.tolerate_broadcasts = on;
+    options_.hold_broadcasts = on;
+  }
+
   struct Arrival {
     int expected = -1;   // the expected event it was paired with; -1: none (yet)
     bool exact = false;  // its arguments equal the recorded ones

@@ -60,6 +60,13 @@ bool OriginMap::mapped(std::string_view origin) const {
 }
 
 std::optional<std::string> OriginMap::map(std::string_view url) const {
+  // Most URLs spell their origin as the map does: no parse needed.
+  for (const auto& [from, to] : entries_) {
+    if (url.starts_with(from) &&
+        (url.size() == from.size() ||
+         std::string_view("/?#").find(url[from.size()]) != std::string_view::npos))
+      return to + std::string(url.substr(from.size()));
+  }
   std::string origin = origin_of(url);
   if (origin.empty()) return std::nullopt;
   for (const auto& [from, to] : entries_) {
@@ -179,6 +186,8 @@ Result<Prepared> prepare(store::RecordingData data, const OriginMap& origins,
       p.cause[e] = cause >= 0 ? cause : s.sessions[size_t(x.session)].open_action;
     }
   }
+  for (size_t i = 0; i < s.sessions.size(); ++i)
+    p.matchers.push_back(run_detail::session_matcher(p, i));
   return p;
 }
 

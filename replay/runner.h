@@ -101,6 +101,14 @@ struct Prepared {
   std::vector<int> echo_of;
   // By script session: the recorded Engine.IO session's row id.
   std::vector<store::Id> session_ids;
+  // By script session: its EventMatcher as every copy starts it (the recorded events parsed,
+  // acks named, echoes gated; not yet under load), and the expectation of each matcher index.
+  // Each copy starts from a copy of it rather than parsing the recording again.
+  struct SessionMatcher {
+    EventMatcher matcher;
+    std::vector<int> expectation_of;
+  };
+  std::vector<SessionMatcher> matchers;
 };
 
 // Builds the script (only origins mapped by `origins` are replayed) and correlations. Fails

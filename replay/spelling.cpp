@@ -16,6 +16,11 @@ bool is_hex(unsigned char c) {
 
 // RFC 8259 §7 escaping as JSON.stringify and Python's json.dumps write it; non-ASCII stays.
 std::string json_escape(std::string_view value) {
+  // Most values (ids, tokens) need no escape: the serializer only for those that do.
+  bool plain = std::none_of(value.begin(), value.end(), [](char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+  });
+  if (plain && text::is_valid_utf8(value)) return std::string(value);
   std::string s = sio::dump_json(sio::Json(std::string(value)));
   return s.size() >= 2 ? s.substr(1, s.size() - 2) : std::string();
 }
