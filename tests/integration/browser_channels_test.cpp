@@ -30,6 +30,7 @@
 #include <memory>
 
 #include "tests/integration/browser.h"
+#include "tests/integration/replay_run.h"
 
 using namespace wa::test;
 using nlohmann::json;
@@ -224,32 +225,9 @@ size_t sse_events_in(const std::string& body) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Replay: `workalready replay` run to completion, with its JSON report.
-struct ReplayRun {
-  int exit_code = -1;
-  std::string out, err;
-  json report;  // null when none was written
-  std::string console() const { return out + err; }
-};
-
+// Replay: `workalready replay --target URL` run to completion, with its JSON report.
 ReplayRun replay(const TempDir& dir, const std::string& db, const std::string& target) {
-  static int count = 0;
-  std::string report = dir.file("report-" + std::to_string(++count) + ".json");
-  CommandRun run = run_command({WA_EXE, "replay", "--db", db, "--target", target, "--timeout",
-                                "30000", "--report-json", report},
-                               {}, 150s);
-  ReplayRun r{run.exit_code, run.out, run.err, json()};
-  std::string text = read_text(report);
-  if (!text.empty()) r.report = json::parse(text, nullptr, false);
-  if (r.report.is_discarded()) r.report = json();
-  return r;
-}
-
-std::string describe(const ReplayRun& run) {
-  std::string exit = run.exit_code == -1 ? "still running after 150 s: killed"
-                                         : "exit " + std::to_string(run.exit_code);
-  return exit + "\n--- stdout\n" + run.out + "--- stderr\n" + run.err + "--- report\n" +
-         (run.report.is_null() ? "(none)" : run.report.dump(1));
+  return run_replay(dir, db, {"--target", target, "--timeout", "30000"}, 150s);
 }
 
 // What the replay must have compared: the recorded HTTP responses it replays, and the server

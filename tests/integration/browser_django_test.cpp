@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "tests/integration/browser.h"
+#include "tests/integration/replay_run.h"
 
 using namespace wa::test;
 using nlohmann::json;
@@ -196,38 +197,15 @@ constexpr size_t kServerMessages = 2;
 // ---------------------------------------------------------------------------------------------
 // Replay.
 
-struct ReplayRun {
-  int exit_code = -1;
-  std::string out, err;
-  json report;  // null when none was written
-  std::string console() const { return out + err; }
-};
-
-// `workalready replay --db DB ARGS... --report-json F` run to completion.
+// `workalready replay --db DB --timeout 15000 ARGS... --report-json F` run to completion.
 ReplayRun replay(const Recorded& rec, const std::string& db, std::vector<std::string> args) {
-  static int count = 0;
-  std::string report = rec.dir.file("report-" + std::to_string(++count) + ".json");
-  std::vector<std::string> argv = {WA_EXE,      "replay", "--db",          db,
-                                   "--timeout", "15000",  "--report-json", report};
-  argv.insert(argv.end(), args.begin(), args.end());
-  CommandRun run = run_command(argv, {}, 180s);
-  ReplayRun r{run.exit_code, run.out, run.err, json()};
-  std::string text = read_text(report);
-  if (!text.empty()) r.report = json::parse(text, nullptr, false);
-  if (r.report.is_discarded()) r.report = json();
-  return r;
+  args.insert(args.begin(), {"--timeout", "15000"});
+  return run_replay(rec.dir, db, args, 180s);
 }
 
 // A fresh app per run, ready once it printed its LISTENING line.
 std::vector<std::string> with_server(bool changed) {
   return {"--server", server_command(changed), "--server-ready-line", "^LISTENING [0-9]+"};
-}
-
-std::string describe(const ReplayRun& run) {
-  std::string exit = run.exit_code == -1 ? "still running after 180 s: killed"
-                                         : "exit " + std::to_string(run.exit_code);
-  return exit + "\n--- stdout\n" + run.out + "--- stderr\n" + run.err + "--- report\n" +
-         (run.report.is_null() ? "(none)" : run.report.dump(1));
 }
 
 // What the changed app changes, as the console and the report name it.

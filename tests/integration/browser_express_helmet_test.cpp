@@ -25,6 +25,7 @@
 
 #include "protocol/content_coding.h"
 #include "tests/integration/browser.h"
+#include "tests/integration/replay_run.h"
 
 using namespace wa::test;
 using nlohmann::json;
@@ -205,37 +206,14 @@ json args_of(const store::SocketPacket* p) {
 // ---------------------------------------------------------------------------------------------
 // Replay.
 
-struct ReplayRun {
-  int exit_code = -1;
-  std::string out, err;
-  json report;
-  std::string console() const { return out + err; }
-};
-
-// `workalready replay --db DB ARGS… --report-json F`.
+// `workalready replay --db DB --timeout 30000 ARGS… --report-json F`.
 ReplayRun replay(const TempDir& dir, const std::string& db, std::vector<std::string> args) {
-  static int count = 0;
-  std::string report = dir.file("report-" + std::to_string(++count) + ".json");
-  std::vector<std::string> argv = {WA_EXE, "replay", "--db", db, "--timeout", "30000"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  argv.insert(argv.end(), {"--report-json", report});
-  CommandRun run = run_command(argv, {}, 240s);
-  ReplayRun r{run.exit_code, run.out, run.err, json()};
-  std::string text = read_text(report);
-  if (!text.empty()) r.report = json::parse(text, nullptr, false);
-  if (r.report.is_discarded()) r.report = json();
-  return r;
+  args.insert(args.begin(), {"--timeout", "30000"});
+  return run_replay(dir, db, args, 240s);
 }
 
 std::vector<std::string> through_server(const std::string& variant) {
   return {"--server", server_command(variant)};
-}
-
-std::string describe(const ReplayRun& run) {
-  std::string exit = run.exit_code == -1 ? "still running after 240 s: killed"
-                                         : "exit " + std::to_string(run.exit_code);
-  return exit + "\n--- stdout\n" + run.out + "--- stderr\n" + run.err + "--- report\n" +
-         (run.report.is_null() ? "(none)" : run.report.dump(1));
 }
 
 // A copy of the capture, for the runs that write calibration rules into it.
@@ -243,18 +221,6 @@ std::string copy_of(const Case& c, const std::string& name) {
   std::string copy = c.dir.file(name + ".sqlite");
   std::filesystem::copy_file(c.rec.db, copy, std::filesystem::copy_options::overwrite_existing);
   return copy;
-}
-
-// The differences of the report that are not noise.
-std::vector<json> real_differences(const ReplayRun& run) {
-  std::vector<json> real;
-  if (!run.report.is_object() || !run.report["sessions"].is_array()) return real;
-  for (const auto& s : run.report["sessions"]) {
-    for (const auto& d : s["differences"]) {
-      if (!d.value("noise", false)) real.push_back(d);
-    }
-  }
-  return real;
 }
 
 // Exit 1, and both regressions named on the console and in the report: /api/me's role and

@@ -33,6 +33,7 @@
 #include <memory>
 
 #include "tests/integration/browser.h"
+#include "tests/integration/replay_run.h"
 
 using namespace wa::test;
 using nlohmann::json;
@@ -91,27 +92,11 @@ bool contains(std::string_view text, std::string_view part) {
 // ---------------------------------------------------------------------------------------------
 // Replay.
 
-struct ReplayRun {
-  int exit_code = -1;
-  std::string out, err;
-  json report;  // null when none was written
-  std::string console() const { return out + err; }
-};
-
-// `workalready replay --db DB <how…>` (how: --server CMD or --target URL, and --calibrate),
-// its JSON report written into `dir`.
+// `workalready replay --db DB --timeout 30000 <how…>` (how: --server CMD or --target URL, and
+// --calibrate), its JSON report written into `dir`.
 ReplayRun replay_db(const TempDir& dir, const std::string& db, std::vector<std::string> how) {
-  static int count = 0;
-  std::string report = dir.file("report-" + std::to_string(++count) + ".json");
-  std::vector<std::string> argv = {WA_EXE,      "replay", "--db",          db,
-                                   "--timeout", "30000",  "--report-json", report};
-  argv.insert(argv.end(), how.begin(), how.end());
-  CommandRun run = run_command(argv, {}, kReplayTimeout);
-  ReplayRun r{run.exit_code, run.out, run.err, json()};
-  std::string text = read_text(report);
-  if (!text.empty()) r.report = json::parse(text, nullptr, false);
-  if (r.report.is_discarded()) r.report = json();
-  return r;
+  how.insert(how.begin(), {"--timeout", "30000"});
+  return run_replay(dir, db, how, kReplayTimeout);
 }
 
 std::vector<std::string> through_server(const std::string& variant) {
@@ -122,13 +107,6 @@ std::vector<std::string> calibrating_through_server(const std::string& variant) 
   std::vector<std::string> how = through_server(variant);
   how.insert(how.begin(), "--calibrate");
   return how;
-}
-
-std::string describe(const ReplayRun& run) {
-  std::string exit = run.exit_code == -1 ? "still running at the timeout: killed"
-                                         : "exit " + std::to_string(run.exit_code);
-  return exit + "\n--- stdout\n" + run.out + "--- stderr\n" + run.err + "--- report\n" +
-         (run.report.is_null() ? "(none)" : run.report.dump(1));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,15 +234,11 @@ json ack_result(const Recorded& r, const store::SocketPacket* call) {
 }
 
 // The differences of the report's only session that are not noise.
-std::vector<json> real_differences(const ReplayRun& run) {
-  std::vector<json> real;
+std::vector<json> real_differences_of_one(const ReplayRun& run) {
   REQUIRE(run.report.is_object());
   REQUIRE(run.report["sessions"].is_array());
   REQUIRE(run.report["sessions"].size() == 1);
-  for (const auto& d : run.report["sessions"][0]["differences"]) {
-    if (!d.value("noise", false)) real.push_back(d);
-  }
-  return real;
+  return real_differences(run);
 }
 
 // Against the changed app: exit 1; the console names the sign-up response and its `/avatar`,
@@ -278,7 +252,7 @@ void check_catches_both(const ReplayRun& run) {
   CHECK(contains(console, "messages created"));
   CHECK(contains(console, "/0/text"));
   size_t avatar = 0, text = 0;
-  for (const json& d : real_differences(run)) {
+  for (const json& d : real_differences_of_one(run)) {
     const std::string path = d.value("path", "");
     if (path.ends_with("/avatar"))
       ++avatar;
@@ -419,7 +393,7 @@ TEST_CASE("browser feathers: the Feathers 5 chat, JWT over the socket, through -
         CHECK(session.value("exchanges", size_t(0)) == exchanges);
         CHECK(session.value("events_expected", size_t(0)) == events);
         CHECK(session.value("events_matched", size_t(0)) == events);
-        CHECK(real_differences(run).empty());
+        CHECK(real_differences_of_one(run).empty());
       }
     });
   }
@@ -458,7 +432,7 @@ TEST_CASE("browser feathers: the Feathers 5 chat, JWT over the socket, through -
       ReplayRun run = replay_db(rec.dir, rec.raw, through_server("none"));
       INFO(describe(run));
       CHECK(run.exit_code == 1);
-      std::vector<json> real = real_differences(run);
+      std::vector<json> real = real_differences_of_one(run);
       CHECK_FALSE(real.empty());
       for (const json& d : real) {
         const std::string path = d.value("path", "");
