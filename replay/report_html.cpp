@@ -151,9 +151,13 @@ void html_rules(std::string& out, const std::vector<RunReport::Rules>& rules) {
         "<table class=\"rules\">\n<tr><th>kind</th><th>pattern</th><th>scope</th>"
         "<th>origin</th><th>evidence</th></tr>\n";
     for (const NoiseRule& rule : r.noise) {
+      // Two values: what each calibration pass saw; more (a rule several places share, a
+      // clock reading with the recorded value first): the values seen.
       std::string evidence;
-      for (size_t pass = 0; pass < rule.evidence.size(); ++pass)
-        evidence += "pass " + std::to_string(pass + 1) + ": " + markup(rule.evidence[pass]) + "\n";
+      for (size_t i = 0; i < rule.evidence.size(); ++i) {
+        if (rule.evidence.size() == 2) evidence += "pass " + std::to_string(i + 1) + ": ";
+        evidence += markup(rule.evidence[i]) + "\n";
+      }
       out += std::string("<tr><td>") + store::to_string(rule.kind) + "</td><td><pre>" +
              markup(rule.pattern) + "</pre></td><td>" + markup(rule.scope) + "</td><td>" +
              markup(rule.origin) + "</td><td><pre>" + evidence + "</pre></td></tr>\n";

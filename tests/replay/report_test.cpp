@@ -525,3 +525,24 @@ TEST_CASE("report: every byte value in every text field keeps each format well-f
           return static_cast<unsigned char>(c) < 0x20 && c != '\n';
         }) == 0);
 }
+
+TEST_CASE("the HTML report shows each noise rule's origin and evidence") {
+  RunReport r;
+  NoiseRule learned{
+      store::NoiseKind::json_pointer, "/id", "POST /api/items", "calibration", {"17", "18"}};
+  NoiseRule clock{store::NoiseKind::json_pointer,
+                  "/1/iat",
+                  "ack",
+                  "calibration",
+                  {"1796647155", "1796647158", "1796647158"}};
+  NoiseRule written{store::NoiseKind::header, "x-request-id", "*"};
+  r.rules.push_back({"chat", 1, {learned, clock, written}});
+  std::string html = to_html(r);
+  CHECK(html.find("<h3>chat (3 rules)</h3>") != std::string::npos);
+  CHECK(html.find("pass 1: 17\npass 2: 18\n") != std::string::npos);
+  // Three values are not three passes: the recorded one and each pass's, listed.
+  CHECK(html.find("1796647155\n1796647158\n1796647158\n") != std::string::npos);
+  CHECK(html.find("pass 3") == std::string::npos);
+  CHECK(html.find("<td>calibration</td>") != std::string::npos);
+  CHECK(html.find("<td>rules file</td>") != std::string::npos);
+}
