@@ -49,6 +49,8 @@ std::string recorded_cookies(const store::Exchange& x);
 // The EventMatcher every copy of `p` starts script session `i` with (prepare() keeps one per
 // session in Prepared::matchers).
 Prepared::SessionMatcher session_matcher(const Prepared& p, size_t i);
+// Prepared::row_labels, once `p.matchers` are made.
+std::vector<Prepared::RowLabel> row_labels(const Prepared& p);
 // The pairs "name=value" of a Cookie header, in order.
 std::vector<std::pair<std::string, std::string>> cookie_pairs(std::string_view header);
 

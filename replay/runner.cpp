@@ -188,6 +188,7 @@ Result<Prepared> prepare(store::RecordingData data, const OriginMap& origins,
   }
   for (size_t i = 0; i < s.sessions.size(); ++i)
     p.matchers.push_back(run_detail::session_matcher(p, i));
+  p.row_labels = run_detail::row_labels(p);
   return p;
 }
 

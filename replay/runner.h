@@ -109,6 +109,13 @@ struct Prepared {
     std::vector<int> expectation_of;
   };
   std::vector<SessionMatcher> matchers;
+  // By expectation: how its timeline row names it and what it expected ("GET /a?x=1" and
+  // "200", "event chat #1 on /" and the recorded arguments); `row` false when it has none.
+  struct RowLabel {
+    bool row = false;
+    std::string where, expected;
+  };
+  std::vector<RowLabel> row_labels;
 };
 
 // Builds the script (only origins mapped by `origins` are replayed) and correlations. Fails
