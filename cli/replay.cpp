@@ -282,8 +282,10 @@ void add_replay(CLI::App& app) {
                   "Rules file (JSON): extract/substitute and noise rules (see README)");
   add_server_options(sub, args.server);
   sub->add_flag("--calibrate", args.calibrate,
-                "Replay twice first and store what differs between the runs as noise rules in "
-                "the capture file");
+                "Replay twice first (with --server, each pass on a fresh instance) and store "
+                "what differs between the passes in value as narrow noise rules, with their "
+                "evidence, in the capture file; passes that differ in kind (a status, an event "
+                "that came once) store nothing and exit 2; then replay once more with the rules");
   sub->add_option("--concurrency", args.concurrency, "Session copies at once")
       ->check(CLI::Range(1, 10000));
   sub->add_option("--repeat", args.repeat, "Copies of each recording")
