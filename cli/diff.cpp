@@ -74,6 +74,7 @@ Result<Side> replay_against(const DiffArgs& args, const std::string& target,
   side.run = replay::run(loop, side.prepared, options);
   if (instance) {
     instance->stop();
+    wait_if_interrupted();  // a run cut short by Ctrl-C reports nothing
     side.server_output = instance->last_lines(kServerOutputLines);
   }
   for (const auto& s : side.run.report.sessions)

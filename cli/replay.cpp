@@ -66,13 +66,12 @@ Result<replay::RunResult> calibration_pass(const ReplayArgs& args, int pass,
   options.progress = progress_bar(pass == 1 ? "calibrating, pass 1" : "calibrating, pass 2");
   net::Loop loop;
   replay::RunResult run = replay::run(loop, *prepared, options);
+  if (server) server->stop();
+  wait_if_interrupted();  // a pass cut short by Ctrl-C reports nothing
   if (loop.close() != 0) std::fprintf(stderr, "workalready: %s\n", loop.open_handles().c_str());
   for (const auto& session : run.report.sessions) {
     if (session.errors.empty()) continue;
-    if (server) {
-      server->stop();
-      print_server_output(stderr, server->last_lines(kServerOutputLines));
-    }
+    if (server) print_server_output(stderr, server->last_lines(kServerOutputLines));
     return fail(Errc::setup,
                 "calibration pass " + std::to_string(pass) + ": " + session.errors.front());
   }
@@ -233,6 +232,7 @@ int run_replay(ReplayArgs& args) {
   result.report.target = in.target;
   // The server is stopped before anything is printed; what it wrote while stopping counts too.
   if (server) server->stop();
+  wait_if_interrupted();  // a run cut short by Ctrl-C reports nothing
   const int code = result.report.exit_code();
   if (server && code != kOk) result.report.server_output = server->last_lines(kServerOutputLines);
   result.report.db = args.in.db;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -38,6 +39,8 @@ constexpr size_t kStartFailureLines = 20;
 std::mutex live_mutex;
 std::vector<std::shared_ptr<net::ChildProcess>> live;
 int signal_pipe[2] = {-1, -1};
+// Set once SIGINT or SIGTERM came: the servers are being stopped and workalready ends soon.
+std::atomic<bool> interrupting{false};
 
 void on_signal(int signum) {
   int saved = errno;
@@ -55,6 +58,7 @@ void watch_interrupts() {
     if (n < 0 && errno == EINTR) continue;
     return;  // the pipe is gone: nothing to watch
   }
+  interrupting = true;
   std::vector<std::shared_ptr<net::ChildProcess>> running;
   {
     std::lock_guard lock(live_mutex);
@@ -253,6 +257,8 @@ Result<ServerInstance> ServerInstance::start(const ServerSpec& spec,
     }
   }
   if (ready) return instance;
+  // Stopped by the interrupt, not failed: the interrupt's one line is all there is to say.
+  wait_if_interrupted();
 
   std::optional<net::ChildExit> exited = instance.child_->exit_status();
   instance.stop();
@@ -293,6 +299,13 @@ void ServerInstance::stop() {
   if (!child_) return;
   child_->stop(kStopGrace);
   forget(child_);
+}
+
+void wait_if_interrupted() {
+  if (!interrupting) return;
+  // The thread that watches for the signal ends the process once the servers are stopped.
+  for (;;)
+    std::this_thread::sleep_for(std::chrono::hours(1));
 }
 
 void print_server_output(std::FILE* to, const std::vector<std::string>& lines,

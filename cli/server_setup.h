@@ -95,6 +95,11 @@ class ServerInstance {
   int port_ = 0;
 };
 
+// After SIGINT or SIGTERM (once a server was started): never returns, so that nothing but
+// "workalready: interrupted" is printed while the servers are stopped and the process ends.
+// Otherwise returns at once.
+void wait_if_interrupted();
+
 // The lines kept for a failed run's report and console.
 inline constexpr size_t kServerOutputLines = 40;
 
