@@ -21,6 +21,9 @@ namespace {
 constexpr size_t kMaxStringsPerDocument = 20000;
 constexpr size_t kMaxTokenisedText = 2048;
 constexpr size_t kMaxSourcesPerValue = 1000;
+// A needle's tag: candidate index × kSpellingSlots + spelling.
+constexpr uint32_t kSpellingSlots = 16;
+static_assert(kSpellingCount <= int(kSpellingSlots));
 
 // Response headers whose values are the server's own business or the connection's, never a
 // value the client sends back.
@@ -369,7 +372,7 @@ class Finder {
 
   void scan(const NeedleSet& needles, std::string_view text, const Use& base) {
     needles.scan(text, [&](uint32_t tag, size_t offset, size_t) {
-      Candidate& c = candidates_[tag / 8];
+      Candidate& c = candidates_[tag / kSpellingSlots];
       if (base.time_us < c.sources.front().time_us) {
         c.client_first = true;
         return;
@@ -377,7 +380,7 @@ class Finder {
       ++c.use_count;
       if (c.uses.size() >= o_.max_uses) return;
       Use u = base;
-      u.spelling = Spelling(tag % 8);
+      u.spelling = Spelling(tag % kSpellingSlots);
       u.offset = offset;
       c.uses.push_back(std::move(u));
     });
@@ -387,7 +390,7 @@ class Finder {
     NeedleSet needles;
     for (size_t i = 0; i < candidates_.size(); ++i) {
       for (auto& s : spellings(candidates_[i].value))
-        needles.add(std::move(s.text), uint32_t(i * 8 + size_t(s.spelling)));
+        needles.add(std::move(s.text), uint32_t(i * kSpellingSlots + size_t(s.spelling)));
     }
     if (needles.size() == 0) return;
     // Bodies and messages that carry Socket.IO packets are read as those packets.

@@ -217,7 +217,7 @@ class LiveValues {
 
   const Correlations* c_;
   std::vector<std::optional<std::string>> live_;
-  static constexpr int kSpellings = int(Spelling::json_ascii) + 1;
+  static constexpr int kSpellings = kSpellingCount;
   std::vector<std::vector<std::string>> live_spelled_;  // every spelling, by Spelling value
   size_t known_ = 0;
 };

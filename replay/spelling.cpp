@@ -67,6 +67,189 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
   return s;
 }
 
+// HTML character references for the characters that escapers replace (escape-html, Jinja,
+// Django: & < > " '; Handlebars and lodash also ` and =, in hex).
+std::string html_escape(std::string_view value, bool hex) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += hex ? "&#x27;" : "&#39;"; break;
+      case '`': out += hex ? "&#x60;" : "`"; break;
+      case '=': out += hex ? "&#x3D;" : "="; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += char(cp);
+  } else if (cp < 0x800) {
+    out += char(0xC0 | (cp >> 6));
+    out += char(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += char(0xE0 | (cp >> 12));
+    out += char(0x80 | ((cp >> 6) & 0x3F));
+    out += char(0x80 | (cp & 0x3F));
+  } else {
+    out += char(0xF0 | (cp >> 18));
+    out += char(0x80 | ((cp >> 12) & 0x3F));
+    out += char(0x80 | ((cp >> 6) & 0x3F));
+    out += char(0x80 | (cp & 0x3F));
+  }
+}
+
+// The code points of valid UTF-8 text, one at a time.
+uint32_t next_code_point(std::string_view text, size_t& i) {
+  auto c = static_cast<unsigned char>(text[i]);
+  int extra = c < 0x80 ? 0 : c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+  uint32_t cp = extra == 0 ? c : c & (0x3F >> extra);
+  for (int k = 1; k <= extra && i + size_t(k) < text.size(); ++k)
+    cp = (cp << 6) | (static_cast<unsigned char>(text[i + size_t(k)]) & 0x3F);
+  i += size_t(extra) + 1;
+  return cp;
+}
+
+// JavaScript's escape() (ECMA-262 §B.2.1.1), over UTF-16 code units.
+std::string js_escape(std::string_view value) {
+  static const char digits[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  auto unit = [&](uint32_t u) {
+    if (u < 0x100) {
+      out += '%';
+      out += digits[u >> 4];
+      out += digits[u & 0xF];
+    } else {
+      out += "%u";
+      for (int shift = 12; shift >= 0; shift -= 4)
+        out += digits[(u >> shift) & 0xF];
+    }
+  };
+  for (size_t i = 0; i < value.size();) {
+    uint32_t cp = next_code_point(value, i);
+    bool plain = (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9') ||
+                 (cp < 0x80 && std::strchr("@*_+-./", int(cp)) != nullptr && cp != 0);
+    if (plain) {
+      out += char(cp);
+    } else if (cp >= 0x10000) {
+      unit(0xD800 + ((cp - 0x10000) >> 10));
+      unit(0xDC00 + ((cp - 0x10000) & 0x3FF));
+    } else {
+      unit(cp);
+    }
+  }
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// `digits` hex digits at text[i]; -1 when they are not all there.
+long read_hex(std::string_view text, size_t i, size_t digits) {
+  if (i + digits > text.size()) return -1;
+  long v = 0;
+  for (size_t k = 0; k < digits; ++k) {
+    int d = hex_value(text[i + k]);
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+// UTF-16 code units back to UTF-8, pairing surrogates; a lone surrogate is an error.
+bool append_units(std::string& out, const std::vector<uint32_t>& units) {
+  for (size_t k = 0; k < units.size(); ++k) {
+    uint32_t u = units[k];
+    if (u >= 0xD800 && u <= 0xDBFF) {
+      if (k + 1 >= units.size() || units[k + 1] < 0xDC00 || units[k + 1] > 0xDFFF) return false;
+      u = 0x10000 + ((u - 0xD800) << 10) + (units[++k] - 0xDC00);
+    } else if (u >= 0xDC00 && u <= 0xDFFF) {
+      return false;
+    }
+    append_utf8(out, u);
+  }
+  return true;
+}
+
+std::optional<std::string> js_unescape(std::string_view text) {
+  std::string out;
+  std::vector<uint32_t> units;  // a run of escapes, for surrogate pairs
+  for (size_t i = 0; i < text.size();) {
+    long v = -1;
+    size_t len = 0;
+    if (text[i] == '%' && i + 1 < text.size() && text[i + 1] == 'u') {
+      v = read_hex(text, i + 2, 4);
+      len = 6;
+    } else if (text[i] == '%') {
+      v = read_hex(text, i + 1, 2);
+      len = 3;
+    }
+    if (v < 0 && text[i] == '%') return std::nullopt;
+    if (v >= 0) {
+      units.push_back(uint32_t(v));
+      i += len;
+      continue;
+    }
+    if (!append_units(out, units)) return std::nullopt;
+    units.clear();
+    out += text[i++];
+  }
+  if (!append_units(out, units)) return std::nullopt;
+  return out;
+}
+
+std::optional<std::string> html_unescape(std::string_view text) {
+  static const std::pair<std::string_view, std::string_view> named[] = {
+      {"amp;", "&"}, {"lt;", "<"}, {"gt;", ">"}, {"quot;", "\""}, {"apos;", "'"}, {"sol;", "/"},
+      {"equals;", "="}, {"plus;", "+"}, {"grave;", "`"}};
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] != '&') {
+      out += text[i++];
+      continue;
+    }
+    std::string_view rest = text.substr(i + 1);
+    if (rest.starts_with('#')) {
+      bool hex = rest.size() > 1 && (rest[1] == 'x' || rest[1] == 'X');
+      size_t start = hex ? 2 : 1, end = start;
+      uint32_t cp = 0;
+      while (end < rest.size() && end - start < 7 &&
+             (hex ? hex_value(rest[end]) >= 0 : (rest[end] >= '0' && rest[end] <= '9'))) {
+        cp = cp * (hex ? 16 : 10) + uint32_t(hex_value(rest[end]));
+        ++end;
+      }
+      if (end == start || end >= rest.size() || rest[end] != ';' || cp == 0 || cp > 0x10FFFF ||
+          (cp >= 0xD800 && cp <= 0xDFFF))
+        return std::nullopt;
+      append_utf8(out, cp);
+      i += 1 + end + 1;
+      continue;
+    }
+    bool found = false;
+    for (const auto& [name, ch] : named) {
+      if (!rest.starts_with(name)) continue;
+      out += ch;
+      i += 1 + name.size();
+      found = true;
+      break;
+    }
+    if (!found) out += text[i++];  // a bare '&', as HTML parsers read it
+  }
+  return out;
+}
+
 uint64_t pack_key(const char* p) {
   uint64_t key = 0;
   std::memcpy(&key, p, NeedleSet::kKeyBytes);
@@ -93,6 +276,12 @@ const char* spelling_name(Spelling s) {
       return "in a JSON string, \\/ escaped";
     case Spelling::json_ascii:
       return "in a JSON string, \\u escaped";
+    case Spelling::html:
+      return "HTML-escaped";
+    case Spelling::html_hex:
+      return "HTML-escaped, hex references";
+    case Spelling::js_escape:
+      return "JavaScript escape()";
   }
   return "?";
 }
@@ -111,8 +300,43 @@ std::string spell(std::string_view value, Spelling s) {
       return replace_all(json_escape(value), "/", "\\/");
     case Spelling::json_ascii:
       return json_ascii_escape(value);
+    case Spelling::html:
+      return html_escape(value, false);
+    case Spelling::html_hex:
+      return html_escape(value, true);
+    case Spelling::js_escape:
+      return text::is_valid_utf8(value) ? js_escape(value) : std::string(value);
   }
   return std::string(value);
+}
+
+std::optional<std::string> unspell(std::string_view text, Spelling s) {
+  switch (s) {
+    case Spelling::raw:
+      return std::string(text);
+    case Spelling::url:
+    case Spelling::form: {
+      auto decoded = url::percent_decode(
+          text, s == Spelling::url ? url::Flavour::component : url::Flavour::form);
+      if (!decoded) return std::nullopt;
+      return std::move(*decoded);
+    }
+    case Spelling::json:
+    case Spelling::json_slash:
+    case Spelling::json_ascii: {
+      if (text.find('\\') == std::string_view::npos && text.find('"') == std::string_view::npos)
+        return std::string(text);
+      auto parsed = sio::parse_json("\"" + std::string(text) + "\"", Errc::bad_encoding);
+      if (!parsed || !parsed->is_string()) return std::nullopt;
+      return parsed->get<std::string>();
+    }
+    case Spelling::html:
+    case Spelling::html_hex:
+      return html_unescape(text);
+    case Spelling::js_escape:
+      return js_unescape(text);
+  }
+  return std::nullopt;
 }
 
 std::vector<SpelledValue> spellings(std::string_view value) {
@@ -132,6 +356,9 @@ std::vector<SpelledValue> spellings(std::string_view value) {
     add(Spelling::json_slash);
     add(Spelling::json_ascii);
   }
+  add(Spelling::html);
+  add(Spelling::html_hex);
+  if (text::is_valid_utf8(value)) add(Spelling::js_escape);
   return out;
 }
 

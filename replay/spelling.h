@@ -4,9 +4,11 @@
 // A value recurs in client traffic as it was issued (a cookie, a header), percent-encoded in a
 // URL or a form body (RFC 3986 §2.1; the WHATWG application/x-www-form-urlencoded serializer
 // writes a space as '+'), or escaped inside a JSON string (RFC 8259 §7; Python writes non-ASCII
-// as \uXXXX and some servers write '/' as "\/"). The replayer finds each spelling in recorded
-// text and writes the live value back in the same spelling, so the server sees what a browser
-// would have sent.
+// as \uXXXX and some servers write '/' as "\/"). Pages spell what they issue in HTML text and
+// attributes with character references (HTML Living Standard §13.1.4: escape-html writes
+// &#39;, Handlebars &#x27; and &#x3D;) and in inline scripts as JavaScript's escape() writes it,
+// for the page to unescape('…'). The replayer finds each spelling in recorded text and writes
+// the live value back in the same spelling, so the server sees what a browser would have sent.
 //
 // Whole tokens only. A value matches where it is not glued to more token characters (ASCII
 // letters and digits, '-', '_', non-ASCII bytes) on a side where the value itself begins or ends
@@ -18,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,11 +36,20 @@ enum class Spelling : uint8_t {
   json,        // inside a JSON string: '"', '\' and control characters escaped
   json_slash,  // the same with '/' written "\/"
   json_ascii,  // the same with non-ASCII written \uXXXX (Python's json.dumps default)
+  html,        // HTML text or attribute: & < > " ' as &amp; &lt; &gt; &quot; &#39;
+  html_hex,    // the same as Handlebars writes it: ' = ` as &#x27; &#x3D; &#x60;
+  js_escape,   // JavaScript escape(): all but A-Z a-z 0-9 @*_+-./ as %XX or %uXXXX
 };
+inline constexpr int kSpellingCount = int(Spelling::js_escape) + 1;
 const char* spelling_name(Spelling s);  // "raw", "URL-encoded", …
 
 // `value` written in spelling `s`.
 std::string spell(std::string_view value, Spelling s);
+
+// The value that `text` spells in spelling `s`; nullopt when `text` is not a valid spelling
+// (a broken escape). Lenient where decoders are: every HTML character reference form (&#NN;,
+// &#xHH;, the named ones a value can hold) is read, whichever the writer chose.
+std::optional<std::string> unspell(std::string_view text, Spelling s);
 
 struct SpelledValue {
   Spelling spelling = Spelling::raw;

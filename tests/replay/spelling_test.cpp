@@ -8,6 +8,34 @@
 
 using namespace wa::replay;
 
+TEST_CASE("spellings: HTML character references and JavaScript escape(), and back") {
+  CHECK(spell("a&b<c>\"d'e=f`", Spelling::html) == "a&amp;b&lt;c&gt;&quot;d&#39;e=f`");
+  CHECK(spell("a'b=c`", Spelling::html_hex) == "a&#x27;b&#x3D;c&#x60;");
+  // escape() keeps A-Z a-z 0-9 @*_+-./ and writes the rest as %XX or %uXXXX (UTF-16 units).
+  CHECK(spell("Ab/c+d=e f@*_-.", Spelling::js_escape) == "Ab/c+d%3De%20f@*_-.");
+  CHECK(spell("é€😀", Spelling::js_escape) == "%E9%u20AC%uD83D%uDE00");
+  for (std::string value : {"Ab/cd+Ef==", "a&b<c>\"d'e=f`", "é€😀 x", "s:abc.def%", "k=v;x"}) {
+    for (const SpelledValue& s : spellings(value)) {
+      CAPTURE(value);
+      CAPTURE(spelling_name(s.spelling));
+      auto back = unspell(s.text, s.spelling);
+      REQUIRE(back);
+      CHECK(*back == value);
+    }
+  }
+  // Readers take what any writer wrote.
+  CHECK(unspell("a&#x3d;&#61;&equals;&amp;&#X27;b", Spelling::html) == "a===&'b");
+  CHECK(unspell("a & b", Spelling::html) == "a & b");  // a bare ampersand is text
+  CHECK(unspell("%u20ac%e9", Spelling::js_escape) == "€é");
+  CHECK(unspell("a\\u00e9\\/b", Spelling::json) == "aé/b");
+  // Broken escapes are not values.
+  CHECK_FALSE(unspell("a%2", Spelling::js_escape));
+  CHECK_FALSE(unspell("%uD83D", Spelling::js_escape));  // a lone surrogate
+  CHECK_FALSE(unspell("a&#xD800;", Spelling::html));
+  CHECK_FALSE(unspell("a\\q", Spelling::json));
+  CHECK_FALSE(unspell("a%zz", Spelling::url));
+}
+
 TEST_CASE("spellings: raw, URL-encoded, form-encoded, inside JSON strings") {
   CHECK(spell("a b/c+d", Spelling::url) == "a%20b%2Fc%2Bd");
   CHECK(spell("a b/c+d", Spelling::form) == "a+b%2Fc%2Bd");
@@ -21,7 +49,8 @@ TEST_CASE("spellings: raw, URL-encoded, form-encoded, inside JSON strings") {
   std::vector<Spelling> kinds;
   for (auto& v : s)
     kinds.push_back(v.spelling);
-  CHECK(kinds == std::vector<Spelling>{Spelling::raw, Spelling::url, Spelling::json_slash});
+  CHECK(kinds == std::vector<Spelling>{Spelling::raw, Spelling::url, Spelling::json_slash,
+                                       Spelling::html_hex, Spelling::js_escape});
   // Not UTF-8: no JSON spellings.
   CHECK(spellings("ab\xff\xfe"
                   "cd")
