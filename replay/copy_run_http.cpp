@@ -152,6 +152,8 @@ void CopyRun::on_http(size_t i, std::string live_url, ClientResult<HttpResponse>
   live.first_byte_us = response.timings.first_byte_us;
   live.ended_us = response.timings.ended_us;
   values_.on_response(x, live);
+  for (std::string& w : values_.take_warnings())
+    result_.warnings.push_back(std::move(w));
   HttpMatchOptions mo;
   mo.map_url = [this](std::string_view url) { return p_.origins.map_or_keep(url); };
   for (Difference& d : compare_response(x, live, context(), mo)) {

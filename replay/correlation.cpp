@@ -4,6 +4,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <tuple>
 #include <unordered_set>
 
 #include "protocol/cookie.h"
@@ -12,8 +13,10 @@
 #include "protocol/text.h"
 #include "protocol/url.h"
 #include "replay/body.h"
+#include "replay/client_values.h"
 #include "replay/html_fields.h"
 #include "replay/json_diff.h"
+#include "replay/report_text.h"
 
 namespace wa::replay {
 namespace {
@@ -21,6 +24,8 @@ namespace {
 constexpr size_t kMaxStringsPerDocument = 20000;
 constexpr size_t kMaxTokenisedText = 2048;
 constexpr size_t kMaxSourcesPerValue = 1000;
+constexpr size_t kMaxClientValues = 100000;
+constexpr size_t kMaxPlacedBody = 16 << 20;  // bodies searched for client values
 // A needle's tag: candidate index × kSpellingSlots + spelling.
 constexpr uint32_t kSpellingSlots = 16;
 static_assert(kSpellingCount <= int(kSpellingSlots));
@@ -125,38 +130,6 @@ void each_scalar(const Json& value, std::string& path, size_t& budget, F& f) {
   }
 }
 
-std::optional<std::string> scalar(const Json* value) {
-  if (!value) return std::nullopt;
-  if (value->is_string()) return value->get<std::string>();
-  if (value->is_number_integer()) return sio::dump_json(*value);
-  return std::nullopt;
-}
-
-// The token `token` of a live text, found after the same anchor when there is one.
-std::optional<std::string> pick_token(std::string_view text, int token, std::string_view anchor) {
-  auto tokens = value_tokens(text);
-  size_t i = size_t(token);
-  if (anchor.empty()) {
-    if (i < tokens.size()) return std::string(tokens[i]);
-    return std::nullopt;
-  }
-  if (i > 0 && i < tokens.size() && tokens[i - 1] == anchor) return std::string(tokens[i]);
-  for (size_t k = 0; k + 1 < tokens.size(); ++k)
-    if (tokens[k] == anchor) return std::string(tokens[k + 1]);
-  return std::nullopt;
-}
-
-// The live sid in a handshake response: 0.9's `sid:hb:close:transports`, or the Engine.IO open
-// packet (`0{"sid":…}`, v3 `97:0{"sid":…}`) read as far as its sid member.
-std::optional<std::string> handshake_sid(std::string_view body) {
-  if (auto hs = sio09::parse_handshake(body)) return hs->sid;
-  size_t key = body.find("\"sid\":\"");
-  if (key == std::string_view::npos) return std::nullopt;
-  size_t start = key + 7, end = body.find('"', start);
-  if (end == std::string_view::npos) return std::nullopt;
-  return std::string(body.substr(start, end - start));
-}
-
 struct Candidate {
   std::string value;
   std::vector<Source> sources;
@@ -184,6 +157,7 @@ class Finder {
     for (const auto& p : data_.packets)
       if (p.direction == store::Direction::server) gather_packet(p);
     gather_ws_messages();
+    gather_text_places();
     for (auto& c : candidates_) {
       std::stable_sort(c.sources.begin(), c.sources.end(),
                        [](const Source& a, const Source& b) { return a.time_us < b.time_us; });
@@ -370,6 +344,47 @@ class Finder {
     }
   }
 
+  // Values the client sent that an earlier response body holds where no structure locates
+  // them: each body's first occurrence, located by the text around it. Values that a body
+  // already gave through a structured place (JSON pointer, hidden input, …) keep that place.
+  void gather_text_places() {
+    std::vector<std::string> values = client_values(data_, kMaxClientValues);
+    NeedleSet needles;
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (values[i].size() > o_.max_length) continue;
+      for (auto& s : spellings(values[i]))
+        needles.add(std::move(s.text), uint32_t(i * kSpellingSlots + size_t(s.spelling)));
+    }
+    if (needles.size() == 0) return;
+    for (const auto& x : data_.exchanges) {
+      if (!x.has_response() || x.response_body.bytes.empty() || x.status == 101) continue;
+      // Engine.IO polling bodies are read as the packets they carry.
+      if (traffic::Observer::is_socket_request(x.url)) continue;
+      auto body = decode_content(x.response_body.bytes, x.response_encoding);
+      if (!body || body->size() > kMaxPlacedBody) continue;
+      BodyKind kind = body_kind(header_value(x.response_headers, "content-type"), *body);
+      if (kind == BodyKind::binary || kind == BodyKind::empty) continue;
+      std::unordered_set<size_t> found;
+      needles.scan(*body, [&](uint32_t tag, size_t offset, size_t length) {
+        size_t i = tag / kSpellingSlots;
+        if (!found.insert(i).second) return;
+        if (auto it = index_.find(values[i]); it != index_.end()) {
+          const auto& known = candidates_[it->second].sources;
+          if (std::any_of(known.begin(), known.end(),
+                          [&](const Source& s) { return s.exchange_id == x.id; }))
+            return;
+        }
+        Source s;
+        s.kind = SourceKind::text_place;
+        s.exchange_id = x.id;
+        s.time_us = response_time(x);
+        s.where = exchange_where(x);
+        s.place = learn_place(*body, offset, length, Spelling(tag % kSpellingSlots), values[i]);
+        offer(values[i], s);
+      });
+    }
+  }
+
   void scan(const NeedleSet& needles, std::string_view text, const Use& base) {
     needles.scan(text, [&](uint32_t tag, size_t offset, size_t) {
       Candidate& c = candidates_[tag / kSpellingSlots];
@@ -460,6 +475,35 @@ class Finder {
   std::unordered_map<std::string, size_t, Hash, std::equal_to<>> index_;
 };
 
+// A value found inside a longer one is a value of its own only where the client used it on its
+// own: an automatic candidate whose every use lies inside a use of a longer candidate loses its
+// uses, and so is not correlated ("Ab/cd+Ef==" is one value, not also "Ab" and "cd+Ef"; the
+// token of a URL is one where the client sent it alone).
+void drop_parts(std::vector<Candidate>& candidates) {
+  using Key = std::tuple<Use::Owner, store::Id, Part, std::string>;
+  auto key = [](const Use& u) { return Key(u.owner, u.id, u.part, u.header); };
+  struct Span {
+    size_t begin, end;
+  };
+  std::map<Key, std::vector<Span>> spans;
+  for (const Candidate& c : candidates) {
+    if (c.client_first) continue;
+    for (const Use& u : c.uses)
+      spans[key(u)].push_back({u.offset, u.offset + spell(c.value, u.spelling).size()});
+  }
+  for (Candidate& c : candidates) {
+    if (c.rule >= 0 || c.uses.empty() || c.use_count > c.uses.size()) continue;
+    bool inside = std::all_of(c.uses.begin(), c.uses.end(), [&](const Use& u) {
+      size_t end = u.offset + spell(c.value, u.spelling).size();
+      const auto& around = spans[key(u)];
+      return std::any_of(around.begin(), around.end(), [&](const Span& s) {
+        return s.begin <= u.offset && end <= s.end && s.end - s.begin > end - u.offset;
+      });
+    });
+    if (inside) c.uses.clear();
+  }
+}
+
 std::string quoted_excerpt(std::string_view value) {
   std::string shown = value.size() > 12 ? text_excerpt(value, 8) : std::string(value);
   if (shown.size() < value.size() && !shown.ends_with("…")) shown += "…";
@@ -492,6 +536,8 @@ const char* source_kind_name(SourceKind kind) {
       return "ws_message";
     case SourceKind::rule:
       return "rule";
+    case SourceKind::text_place:
+      return "text_place";
   }
   return "?";
 }
@@ -574,6 +620,7 @@ Correlations correlate(const store::RecordingData& data, const Rules& rules,
   Correlations out;
   out.rules_ = rules;
   std::vector<Candidate> candidates = Finder(data, rules, options).run();
+  drop_parts(candidates);
   auto add_unique = [](std::vector<size_t>& list, size_t index) {
     if (list.empty() || list.back() != index) list.push_back(index);
   };
@@ -637,6 +684,15 @@ std::string describe(const Source& s) {
              s.where;
     case SourceKind::rule:
       return "rule " + s.name + " on " + s.where;
+    case SourceKind::text_place: {
+      std::string_view left = s.place.left;
+      if (left.size() > 24) left = left.substr(left.size() - 24);
+      return "the text after \"" + report_text::printable(left) + "\"" +
+             (s.place.spelling == Spelling::raw
+                  ? std::string()
+                  : std::string(" (") + spelling_name(s.place.spelling) + ")") +
+             " in " + s.where;
+    }
   }
   return s.where;
 }
@@ -671,6 +727,18 @@ std::string explain(const Correlations& correlations, size_t max_places) {
     out += "  value " + quoted_excerpt(c.value);
     if (!c.rule.empty()) out += " (rule " + c.rule + ")";
     out += " from " + (c.sources.empty() ? std::string("?") : describe(c.sources.front()));
+    // Every other place that issued it, once each (a page served twice names two).
+    std::vector<std::string> also;
+    for (size_t k = 1; k < c.sources.size(); ++k) {
+      std::string d = describe(c.sources[k]);
+      if (d != describe(c.sources.front()) && std::find(also.begin(), also.end(), d) == also.end())
+        also.push_back(std::move(d));
+    }
+    for (size_t k = 0; k < also.size() && k < max_places; ++k)
+      out += (k ? "; " : " (also from ") + also[k];
+    if (also.size() > max_places)
+      out += "; and " + std::to_string(also.size() - max_places) + " more";
+    if (!also.empty()) out += ")";
     size_t n = correlations.use_count(i);
     if (n == 0) {
       out += " → never sent back\n";
@@ -682,188 +750,6 @@ std::string explain(const Correlations& correlations, size_t max_places) {
     if (n > max_places) out += "; and " + std::to_string(n - max_places) + " more";
     out += "\n";
   }
-  return out;
-}
-
-// ---- LiveValues -----------------------------------------------------------------------------
-
-LiveValues::LiveValues(const Correlations& correlations)
-    : c_(&correlations), live_(correlations.size()), live_spelled_(correlations.size()) {}
-
-void LiveValues::set(size_t correlation, std::string live) {
-  if (correlation >= live_.size() || live.empty()) return;
-  if (!live_[correlation]) ++known_;
-  auto& spelled = live_spelled_[correlation];
-  spelled.clear();
-  for (int s = 0; s < kSpellings; ++s)
-    spelled.push_back(spell(live, Spelling(s)));
-  live_[correlation] = std::move(live);
-}
-
-const std::string* LiveValues::live(size_t correlation) const {
-  if (correlation >= live_.size() || !live_[correlation]) return nullptr;
-  return &*live_[correlation];
-}
-
-void LiveValues::learn(size_t correlation, const Source& source, std::optional<std::string> text) {
-  if (!text) return;
-  if (source.token >= 0) {
-    text = pick_token(*text, source.token, source.anchor);
-    if (!text) return;
-  }
-  set(correlation, std::move(*text));
-}
-
-void LiveValues::on_response(const store::Exchange& recorded, const store::Exchange& live) {
-  const auto& indices = c_->issued_by_exchange(recorded.id);
-  if (indices.empty() || !live.has_response()) return;
-  // Read the live body once, and only as far as some source needs it.
-  std::optional<std::optional<std::string>> body;
-  std::optional<std::optional<Json>> doc;
-  std::optional<std::vector<HtmlField>> fields;
-  auto live_body = [&]() -> const std::optional<std::string>& {
-    if (!body) body = decode_content(live.response_body.bytes, live.response_encoding);
-    return *body;
-  };
-  auto live_doc = [&]() -> const std::optional<Json>& {
-    if (!doc) {
-      doc.emplace();
-      if (const auto& b = live_body()) {
-        if (auto parsed = sio::parse_json(*b, Errc::bad_encoding)) *doc = std::move(*parsed);
-      }
-    }
-    return *doc;
-  };
-  for (size_t index : indices) {
-    for (const Source& s : c_->list()[index].sources) {
-      if (s.exchange_id != recorded.id) continue;
-      switch (s.kind) {
-        case SourceKind::set_cookie:
-          for (const auto& h : live.response_headers) {
-            if (!text::iequals(h.name, "set-cookie")) continue;
-            auto cookie = cookie::parse_set_cookie(h.value);
-            if (cookie && cookie->name == s.name) learn(index, s, cookie->value);
-          }
-          break;
-        case SourceKind::response_header: {
-          int n = 0;
-          for (const auto& h : live.response_headers) {
-            if (!text::iequals(h.name, s.name)) continue;
-            if (n++ == s.occurrence) {
-              learn(index, s, std::string(text::trim(h.value)));
-              break;
-            }
-          }
-          break;
-        }
-        case SourceKind::json_body:
-          if (const auto& d = live_doc()) learn(index, s, scalar(resolve_pointer(*d, s.pointer)));
-          break;
-        case SourceKind::hidden_input:
-        case SourceKind::meta_tag: {
-          if (!fields) fields = live_body() ? html_fields(*live_body()) : std::vector<HtmlField>();
-          auto kind = s.kind == SourceKind::hidden_input ? HtmlField::Kind::hidden_input
-                                                         : HtmlField::Kind::meta;
-          for (const auto& f : *fields) {
-            if (f.kind == kind && f.occurrence == s.occurrence && text::iequals(f.name, s.name)) {
-              learn(index, s, f.value);
-              break;
-            }
-          }
-          break;
-        }
-        case SourceKind::session_sid:
-          if (const auto& b = live_body()) learn(index, s, handshake_sid(*b));
-          break;
-        case SourceKind::rule:
-          if (s.rule >= 0 && size_t(s.rule) < c_->rules().extract.size())
-            learn(index, s, extract_value(c_->rules().extract[size_t(s.rule)], live, false));
-          break;
-        case SourceKind::connect_reply:
-        case SourceKind::event_arg:
-        case SourceKind::ack_arg:
-          break;
-      }
-    }
-  }
-}
-
-void LiveValues::on_packet(const store::SocketPacket& recorded, const SocketEvent& live) {
-  for (size_t index : c_->issued_by_packet(recorded.id)) {
-    for (const Source& s : c_->list()[index].sources) {
-      if (s.packet_id != recorded.id) continue;
-      switch (s.kind) {
-        case SourceKind::connect_reply:
-        case SourceKind::event_arg:
-        case SourceKind::ack_arg:
-          learn(index, s, scalar(resolve_pointer(live.args, s.pointer)));
-          break;
-        case SourceKind::rule:
-          if (s.rule >= 0 && size_t(s.rule) < c_->rules().extract.size())
-            learn(index, s, extract_value(c_->rules().extract[size_t(s.rule)], live));
-          break;
-        default:
-          break;
-      }
-    }
-  }
-}
-
-void LiveValues::on_ws_message(const store::WsMessage& recorded, const SocketEvent& live) {
-  for (size_t index : c_->issued_by_ws_message(recorded.id)) {
-    for (const Source& s : c_->list()[index].sources) {
-      if (s.kind != SourceKind::ws_message || s.ws_message_id != recorded.id) continue;
-      learn(index, s, scalar(resolve_pointer(live.args, s.pointer)));
-    }
-  }
-}
-
-void LiveValues::on_session(store::Id session_id, std::string_view live_sid) {
-  for (size_t index : c_->issued_by_session(session_id)) {
-    for (const Source& s : c_->list()[index].sources) {
-      if (s.kind == SourceKind::session_sid && s.session_id == session_id)
-        learn(index, s, std::string(live_sid));
-    }
-  }
-}
-
-void LiveValues::try_substitute(size_t index, const Place& place,
-                                std::vector<Replacement>& out) const {
-  if (!live_[index]) return;
-  const Correlation& c = c_->list()[index];
-  if (*live_[index] == c.value) return;
-  if (!c.rule.empty() && !c_->rules().may_substitute(c.rule, place.part, place.header)) return;
-  const auto& live = live_spelled_[index];
-  for (const auto& recorded : c.spelled) {
-    Spelling s = recorded.spelling;
-    // The recorded text cannot tell encodeURIComponent from a form encoder when the value
-    // has no space or !'()~; a body is most likely a form (space as '+'), a URL a script's.
-    if (s == Spelling::url && place.part == Part::body &&
-        recorded.text == spell(c.value, Spelling::form))
-      s = Spelling::form;
-    out.push_back({recorded.text, live[size_t(s)]});
-  }
-}
-
-std::string LiveValues::substitute(std::string_view text, const Place& place, size_t* count) const {
-  if (count) *count = 0;
-  if (known_ == 0) return std::string(text);
-  std::vector<Replacement> replacements;
-  if (place.id != 0) {
-    for (size_t index : c_->used_by(place.owner, place.id))
-      try_substitute(index, place, replacements);
-  } else {
-    for (size_t index = 0; index < live_.size(); ++index)
-      try_substitute(index, place, replacements);
-  }
-  if (replacements.empty()) return std::string(text);
-  return replace_whole(text, replacements, count);
-}
-
-std::vector<ValuePair> LiveValues::pairs() const {
-  std::vector<ValuePair> out;
-  for (size_t i = 0; i < live_.size(); ++i)
-    if (live_[i]) out.push_back({c_->list()[i].value, *live_[i], i});
   return out;
 }
 

@@ -17,7 +17,14 @@
 // URL-like ones); HTML hidden inputs and meta tags; the Engine.IO sid (the open packet) and the
 // Socket.IO 0.9 handshake sid; the Socket.IO v5 CONNECT reply's sid and pid; strings in the
 // arguments of server events and acks, by JSON pointer; and the explicit extract rules of a
-// rules file (replay/rules.h).
+// rules file (replay/rules.h). Found by value, everywhere else: a value the client sent
+// (replay/client_values.h) that an earlier response body of any text type holds — an inline
+// script, a JSON blob in a page, CSS, JavaScript, plain text — in any spelling (HTML character
+// references, escape(), JSON escapes, percent-encoding) is located there by the text around it
+// (replay/text_place.h), and its live value is read from the same place.
+//
+// A value is one value, however many '/', '+' or '=' it holds: the tokens of a text are only
+// candidates where the client used them on their own, not only as parts of the whole.
 //
 // Uses: every later client URL, request header (the Host header excepted: origin mapping owns
 // it), request body, WebSocket message and Socket.IO packet in which the value recurs as a
@@ -42,6 +49,7 @@
 #include "replay/rules.h"
 #include "replay/socket_event.h"
 #include "replay/spelling.h"
+#include "replay/text_place.h"
 #include "storage/model.h"
 #include "storage/reader.h"
 
@@ -59,6 +67,7 @@ enum class SourceKind : uint8_t {
   ack_arg,          // `pointer` into the arguments of a server ack on `nsp`
   ws_message,       // `pointer` into the JSON of a plain WebSocket server message on `nsp`
   rule,             // extract rule number `rule` of the rules file, named `name`
+  text_place,       // `place` in a response body that no structure locates (text_place.h)
 };
 const char* source_kind_name(SourceKind kind);
 
@@ -79,6 +88,7 @@ struct Source {
   int token = -1;
   std::string anchor;
   int rule = -1;
+  TextPlace place;      // text_place: the text around the value, its spelling and shape
   int64_t time_us = 0;  // when the server issued it (the response's first byte, the packet)
   std::string where;    // "POST /login", "session 2": the recorded thing, for people
 };
@@ -155,8 +165,8 @@ std::vector<std::string_view> value_tokens(std::string_view text);
 
 // For --explain: one line per value, e.g.
 //   value 'Fjgbg…' from the CONNECT reply sid of session 2 → used in 3 places: …
-// with at most `max_places` uses listed per value.
-std::string explain(const Correlations& correlations, size_t max_places = 4);
+// naming every place that issued it and every place it was used, up to `max_places` of each.
+std::string explain(const Correlations& correlations, size_t max_places = 32);
 std::string describe(const Source& source);
 std::string describe(const Use& use);
 
@@ -192,6 +202,9 @@ class LiveValues {
   void on_response(const store::Exchange& recorded, const store::Exchange& live);
   // A live server packet that corresponds to the recorded `packet` (the matcher says which).
   void on_packet(const store::SocketPacket& recorded, const SocketEvent& live);
+  // What could not be taken faithfully since the last call: a value found at its place in a
+  // live body but of another shape than the recorded one (not substituted), one line each.
+  std::vector<std::string> take_warnings() { return std::move(warnings_); }
   // A live server message of a plain WebSocket that corresponds to the recorded `message`.
   void on_ws_message(const store::WsMessage& recorded, const SocketEvent& live);
   // The live sid of the session that replays recorded session `session_id` (the live client
@@ -220,6 +233,7 @@ class LiveValues {
   static constexpr int kSpellings = kSpellingCount;
   std::vector<std::vector<std::string>> live_spelled_;  // every spelling, by Spelling value
   size_t known_ = 0;
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace wa::replay

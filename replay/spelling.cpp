@@ -74,14 +74,29 @@ std::string html_escape(std::string_view value, bool hex) {
   out.reserve(value.size());
   for (char c : value) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += hex ? "&#x27;" : "&#39;"; break;
-      case '`': out += hex ? "&#x60;" : "`"; break;
-      case '=': out += hex ? "&#x3D;" : "="; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += hex ? "&#x27;" : "&#39;";
+        break;
+      case '`':
+        out += hex ? "&#x60;" : "`";
+        break;
+      case '=':
+        out += hex ? "&#x3D;" : "=";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -211,8 +226,8 @@ std::optional<std::string> js_unescape(std::string_view text) {
 
 std::optional<std::string> html_unescape(std::string_view text) {
   static const std::pair<std::string_view, std::string_view> named[] = {
-      {"amp;", "&"}, {"lt;", "<"}, {"gt;", ">"}, {"quot;", "\""}, {"apos;", "'"}, {"sol;", "/"},
-      {"equals;", "="}, {"plus;", "+"}, {"grave;", "`"}};
+      {"amp;", "&"}, {"lt;", "<"},     {"gt;", ">"},   {"quot;", "\""}, {"apos;", "'"},
+      {"sol;", "/"}, {"equals;", "="}, {"plus;", "+"}, {"grave;", "`"}};
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {

@@ -132,9 +132,9 @@ std::optional<PlacedValue> read_place(const TextPlace& place, std::string_view l
     pos = at[size_t(place.occurrence)];
   } else {
     // The occurrence nearest the recorded position, relative to the length of the text.
-    double target = place.text_size == 0 ? 0.0
-                                          : double(place.offset) / double(place.text_size) *
-                                                double(live.size());
+    double target = place.text_size == 0
+                        ? 0.0
+                        : double(place.offset) / double(place.text_size) * double(live.size());
     auto distance = [&](size_t p) {
       double end = double(p + left.size());
       return end > target ? end - target : target - end;

@@ -75,7 +75,7 @@ TextPlace learn_place(std::string_view text, size_t offset, size_t spelled_lengt
                       Spelling spelling, std::string_view value);
 
 struct PlacedValue {
-  std::string value;      // decoded from the place's spelling
+  std::string value;       // decoded from the place's spelling
   bool same_shape = true;  // false: found, but not of the recorded shape (see above)
 };
 

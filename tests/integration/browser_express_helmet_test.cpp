@@ -4,7 +4,7 @@
 // tokens (a hidden field of the sign-in form, a meta tag of the notes page, sent back in
 // x-csrf-token by fetch()) and Socket.IO 4 (long-polling upgraded to the WebSocket).
 //
-// 1. Chromium, driven by browser_express_helmet.js through `workalready record`, signs in with
+// 1. Chromium, driven by browser_sign_in.js through `workalready record`, signs in with
 //    the form and lets the notes page do its part (GET /api/me, POST /api/notes, the
 //    `note:created` broadcast with the server's id and time, `note:pin` {id} with an ack); the
 //    capture is checked.
@@ -88,7 +88,7 @@ Recorded record(const TempDir& dir) {
       Chromium browser(dir.file("profile"),
                        {"--proxy-server=" + proxy.origin(), "--proxy-bypass-list=<-loopback>"});
       CommandRun run = run_command(
-          {"node", repo_path("tests/integration/browser_express_helmet.js"), "--devtools",
+          {"node", repo_path("tests/integration/browser_sign_in.js"), "--devtools",
            browser.devtools(), "--url", app.origin(), "--timeout-ms", "60000"},
           {}, 90s);
       browser.process().wait_exit(10s);

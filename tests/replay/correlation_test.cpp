@@ -528,3 +528,107 @@ TEST_CASE("a value issued in a plain WebSocket message and sent back later is co
   CHECK(live.substitute(R"({"type":"resume","token":"rs-7Hq2xPz9Lk"})", Place(Part::frame)) ==
         R"({"type":"resume","token":"rs-LIVE000001"})");
 }
+
+TEST_CASE("found by value: a CSRF token in an inline script, sent in a header and a frame") {
+  Recording r;
+  // The page spells the token as escape() does, for its script to unescape('…').
+  auto& page = r.exchange(
+      "GET", "/", {}, "", 200, {{"Content-Type", "text/html; charset=utf-8"}},
+      "<html><head><script nonce=\"abc\">\n"
+      "window.APP_LOCALS = { user: 'bob', _csrf: unescape('Xq7/pL+9Zk%3D%3D') };\n"
+      "</script><script type=\"application/json\" id=\"state\">{\"authorId\":\"au-81f3c2d9e0\"}"
+      "</script></head></html>");
+  auto& post = r.exchange("POST", "/api/notes",
+                          {{"Content-Type", "application/json"}, {"X-Csrf-Token", "Xq7/pL+9Zk=="}},
+                          R"({"text":"hi","author":"au-81f3c2d9e0"})", 201, {}, "");
+  auto& sess = r.session("sidSIDsid123", page.id);
+  auto& emit = r.packet(sess.id, store::Direction::client, 2,
+                        R"(["save",{"csrf":"Xq7/pL+9Zk==","author":"au-81f3c2d9e0"}])",
+                        R"(42["save",{"csrf":"Xq7/pL+9Zk==","author":"au-81f3c2d9e0"}])", "save");
+  Correlations c = correlate(r.data);
+
+  const Correlation* csrf = find_value(c, "Xq7/pL+9Zk==");
+  REQUIRE(csrf);
+  REQUIRE(csrf->sources.size() == 1);
+  CHECK(csrf->sources[0].kind == SourceKind::text_place);
+  CHECK(csrf->sources[0].place.spelling == Spelling::js_escape);
+  CHECK(describe(csrf->sources[0]) ==
+        "the text after \"'bob', _csrf: unescape('\" (JavaScript escape()) in GET /");
+  CHECK(has_use(*csrf, Part::header, Spelling::raw, "X-Csrf-Token"));
+  CHECK(has_use(*csrf, Part::frame, Spelling::raw));
+  // One value, not also its pieces between '/', '+' and '='.
+  CHECK_FALSE(find_value(c, "pL+9Zk"));
+  CHECK_FALSE(find_value(c, "Xq7"));
+  const Correlation* author = find_value(c, "au-81f3c2d9e0");
+  REQUIRE(author);
+  CHECK(author->sources[0].kind == SourceKind::text_place);
+  CHECK(author->sources[0].place.spelling == Spelling::raw);
+
+  // Live: another token, of another length, in a page where it moved.
+  LiveValues live(c);
+  live.on_response(page, live_response(200, {{"Content-Type", "text/html"}},
+                                       "<html><head><script nonce=\"other-nonce\">\n"
+                                       "window.APP_LOCALS = { user: 'roberta', _csrf: "
+                                       "unescape('Ab+cD/ef01%3D') };\n</script>"
+                                       "<script type=\"application/json\" id=\"state\">"
+                                       "{\"authorId\":\"au-0000aaaa11\"}</script></head></html>"));
+  CHECK(live.take_warnings().empty());
+  CHECK(live.substitute("Xq7/pL+9Zk==", {Part::header, "X-Csrf-Token", Use::Owner::exchange,
+                                         post.id}) == "Ab+cD/ef01=");
+  CHECK(live.substitute(emit.raw, {Part::frame, {}, Use::Owner::packet, emit.id}) ==
+        R"(42["save",{"csrf":"Ab+cD/ef01=","author":"au-0000aaaa11"}])");
+}
+
+TEST_CASE("found by value: a live value of another shape is a warning, not a substitution") {
+  Recording r;
+  auto& page = r.exchange("GET", "/", {}, "", 200, {{"Content-Type", "application/javascript"}},
+                          "var config = {version: \"3f9a1c0b7e2d\"};\n");
+  r.exchange("GET", "/style.css?v=3f9a1c0b7e2d", {}, "", 200, {}, "body{}");
+  Correlations c = correlate(r.data);
+  const Correlation* v = find_value(c, "3f9a1c0b7e2d");
+  REQUIRE(v);
+  CHECK(v->sources[0].kind == SourceKind::text_place);
+  LiveValues live(c);
+  live.on_response(page, live_response(200, {}, "var config = {version: \"<%= version %>\"};\n"));
+  auto warnings = live.take_warnings();
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("not of the recorded value's shape") != std::string::npos);
+  CHECK(live.live(0) == nullptr);
+  // The right shape is taken.
+  live.on_response(page, live_response(200, {}, "var config = {version: \"0a1b2c3d4e5f\"};\n"));
+  CHECK(live.take_warnings().empty());
+  CHECK(live.substitute(kApp + "/style.css?v=3f9a1c0b7e2d", {Part::url}) ==
+        kApp + "/style.css?v=0a1b2c3d4e5f");
+}
+
+TEST_CASE("found by value: what the client invented is not the server's") {
+  Recording r;
+  // The page's script makes up a request id; the server echoes it in its answer, after the
+  // client sent it first.
+  r.exchange("GET", "/", {}, "", 200, {{"Content-Type", "text/html"}},
+             "<script>const id = Math.random().toString(36);</script>");
+  r.exchange("POST", "/api/track", {{"Content-Type", "application/json"}},
+             R"({"requestId":"rq7f3k9x2m"})", 200, {{"Content-Type", "text/plain"}},
+             "tracked rq7f3k9x2m");
+  r.exchange("POST", "/api/track", {{"Content-Type", "application/json"}},
+             R"({"requestId":"rq7f3k9x2m"})", 200, {}, "");
+  // And a value the page holds but the client never sends back.
+  r.exchange("GET", "/about", {}, "", 200, {{"Content-Type", "text/html"}},
+             "<p>build 9c8b7a6f5e4d</p>");
+  Correlations c = correlate(r.data);
+  CHECK_FALSE(find_value(c, "rq7f3k9x2m"));
+  CHECK_FALSE(find_value(c, "9c8b7a6f5e4d"));
+}
+
+TEST_CASE("a token used on its own stays a value beside the whole it is part of") {
+  Recording r;
+  auto& login = r.exchange("POST", "/login", {}, "", 200, {{"Content-Type", "application/json"}},
+                           R"({"next":"/rooms/room8842x1/join"})");
+  r.exchange("GET", "/rooms/room8842x1/join", {}, "", 200, {}, "");
+  r.exchange("GET", "/api/messages?room=room8842x1", {}, "", 200, {}, "");
+  (void)login;
+  Correlations c = correlate(r.data);
+  const Correlation* room = find_value(c, "room8842x1");
+  REQUIRE(room);
+  CHECK(room->uses.size() == 2);
+}

@@ -1,13 +1,14 @@
 'use strict';
-// Drives a running headless Chromium through the DevTools protocol as a user of the
-// express_helmet app (tests/apps/express_helmet): signs in with the login form (its hidden
-// CSRF field), lands on the notes page, awaits the page's `window.done` (the page reads
-// /api/me, posts a note with the CSRF token in x-csrf-token, hears its `note:created`, pins it
-// over the socket), then leaves the page as a user does, which closes its socket, and closes
-// the browser. Prints one JSON object per line: `page`, `login`, `welcome`, `result` (what
-// window.done resolved with), `left`, `done`; exit status 0 when every step passed.
+// Drives a running headless Chromium through the DevTools protocol as a user of an app whose
+// sign-in page has the usual form (#login-form, #username, #password, #login; see
+// devtools.js signIn) and whose signed-in page sets the usual hooks (window.connected,
+// window.welcomed) and `window.done`, a promise of what the page did (the express_helmet and
+// inline_state apps): signs in, awaits window.done, then leaves the page as a user does, which
+// closes its socket, and closes the browser. Prints one JSON object per line: `page`, `login`,
+// `welcome`, `result` (what window.done resolved with), `left`, `done`; exit status 0 when
+// every step passed.
 //
-//   node browser_express_helmet.js --devtools ws://127.0.0.1:PORT/devtools/browser/ID
+//   node browser_sign_in.js --devtools ws://127.0.0.1:PORT/devtools/browser/ID
 //        --url ORIGIN [--user NAME] [--timeout-ms N]
 
 const {DevTools, print, fail, openTab, signIn, finish, parseFlags} = require('./devtools');

@@ -1,0 +1,56 @@
+// The board page's script (served as /static/board.<hash>.js). Hooks for a browser driven by a
+// test (headless Chromium):
+//   window.connected  resolves when the socket is connected, rejects on a refused connection
+//   window.welcomed   resolves with the `state` event's payload
+//   window.done       resolves once the page did its part: read its board (the id from the
+//                     JSON blob), got an access token (CSRF token of APP_LOCALS in
+//                     x-csrf-token), read the profile with it (Bearer), checked it over the
+//                     socket, added a card with the socket's memberId, and awaited the
+//                     WebSocket upgrade; with {board, profile, state, check, card, transport}
+(function () {
+  'use strict';
+  const csrf = window.APP_LOCALS._csrf;
+  const initial = JSON.parse(document.getElementById('initial-state').textContent);
+  const status = (line) => { document.getElementById('status').textContent = line; };
+
+  const socket = io({auth: {csrf}});
+  window.socket = socket;
+  window.connected = new Promise((resolve, reject) => {
+    socket.on('connect', resolve);
+    socket.on('connect_error', (err) => reject(new Error('connect_error: ' + err.message)));
+  });
+  window.connected.catch(() => {});
+  window.welcomed = new Promise((resolve) => socket.on('state', resolve));
+
+  async function json(answer) {
+    if (!answer.ok) throw new Error(answer.url + ' answered ' + answer.status);
+    return answer.json();
+  }
+  const ask = (name, payload) => new Promise((resolve) => socket.emit(name, payload, resolve));
+
+  window.done = (async () => {
+    const board = await json(await fetch('/api/boards/' + encodeURIComponent(initial.boardId)));
+    const {token} = await json(await fetch('/api/token', {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json', 'x-csrf-token': csrf},
+      body: '{}',
+    }));
+    const profile = await json(await fetch('/api/profile', {
+      headers: {'Authorization': 'Bearer ' + token},
+    }));
+    const state = await window.welcomed;
+    const check = await ask('token:check', {token});
+    const card = await ask('card:add', {memberId: state.memberId, text: 'first card'});
+    const item = document.createElement('li');
+    item.textContent = card.text;
+    document.getElementById('cards').appendChild(item);
+    await new Promise((resolve) => {
+      const wait = () => (socket.io.engine.transport.name === 'websocket' ? resolve()
+                                                                         : setTimeout(wait, 20));
+      wait();
+    });
+    status('done');
+    return {board, profile, state, check, card, token, transport: socket.io.engine.transport.name};
+  })();
+  window.done.catch((err) => status('error: ' + err.message));
+})();

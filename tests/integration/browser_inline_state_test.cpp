@@ -1,0 +1,299 @@
+// The inline_state corpus app (tests/apps/inline_state): Express 4 + Socket.IO 4, handing every
+// value to the page where no structure locates it, and refusing each one stale:
+// - the CSRF token only in an inline script, `unescape('…')` of escape()'s spelling of a base64
+//   value, copied by the page into the sign-in form, later sent in x-csrf-token and in the
+//   socket's CONNECT auth;
+// - the board's id in a `<script type="application/json">` blob, sent back in a URL path;
+// - asset URLs with cache-busters drawn at start (`board.css?v=<hex>`, `board.<hex>.js`);
+// - an opaque access token with '/', '+' and '=' from a JSON answer, sent as a Bearer header
+//   and in a socket message;
+// - a member id in the first Socket.IO event, sent back in a later event.
+//
+// 1. Chromium, driven by browser_sign_in.js through `workalready record`, signs in and lets
+//    the board page do its part; the capture is checked (every value where described above).
+// 2. `--explain` lists each of those values once, from the place that issued it, with no
+//    "part of" pieces of the access token.
+// 3. The capture replays green five times, each through `--server` (a fresh app per run, so
+//    every value differs), with no rules file, comparing as many responses and events as it
+//    holds.
+// 4. Against the app's `VARIANT=changed`: exit 1, /api/profile's role and card:add's ack named.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+
+#include "tests/integration/browser.h"
+#include "tests/integration/replay_run.h"
+
+using namespace wa::test;
+using nlohmann::json;
+namespace store = wa::store;
+
+namespace {
+
+const std::string kApp = "tests/apps/inline_state/app.js";
+
+std::string server_command(const std::string& variant = "none") {
+  return "VARIANT=" + variant + " node " + repo_path(kApp);
+}
+
+bool contains(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
+
+struct Recorded {
+  std::string db;
+  std::string origin;
+  json result;  // what the page's window.done resolved with
+  store::RecordingData data;
+};
+
+Recorded record(const TempDir& dir) {
+  Recorded r;
+  r.db = dir.file("inline_state.sqlite");
+  require_node_modules();
+  Process app({"node", repo_path(kApp)}, {{"PORT", "0"}});
+  const std::string_view ready = "LISTENING ";
+  auto line = app.wait_for_prefix(ready, 60000ms);
+  REQUIRE_MESSAGE(line, "the inline_state app did not start\n" << app.tail());
+  r.origin = "http://127.0.0.1:" + line->substr(ready.size());
+  {
+    RecordingProxy proxy(r.db, {"--ca-dir", dir.file("ca")});
+    INFO(proxy.process().tail(4000));
+    {
+      Chromium browser(dir.file("profile"),
+                       {"--proxy-server=" + proxy.origin(), "--proxy-bypass-list=<-loopback>"});
+      CommandRun run =
+          run_command({"node", repo_path("tests/integration/browser_sign_in.js"), "--devtools",
+                       browser.devtools(), "--url", r.origin, "--timeout-ms", "60000"},
+                      {}, 90s);
+      browser.process().wait_exit(10s);
+      INFO(run.out << run.err);
+      REQUIRE(run.exit_code == 0);
+      for (const json& l : json_lines(run.out)) {
+        if (l.value("type", "") == "result") r.result = l.value("value", json());
+      }
+      REQUIRE(r.result.is_object());
+    }
+    REQUIRE(proxy.interrupt() == 0);
+  }
+  CHECK(app.stop() == 0);
+  r.data = load_capture(r.db);
+  return r;
+}
+
+struct Case {
+  TempDir dir;
+  Recorded rec;
+};
+
+Case& recorded() {
+  static std::unique_ptr<Case> c;
+  if (!c) {
+    c = std::make_unique<Case>();
+    c->rec = record(c->dir);
+  }
+  return *c;
+}
+
+template <class Checks>
+void isolated(Checks&& checks) {
+  try {
+    checks();
+  } catch (const doctest::detail::TestFailureException&) {
+  }
+}
+
+bool of_app(const store::Exchange& x, const std::string& origin) {
+  return x.url.rfind(origin + "/", 0) == 0;
+}
+
+bool is_engineio(const store::Exchange& x) {
+  return contains(x.url, "EIO=");
+}
+
+// The app's exchange `method path` (the path without its query), or null.
+const store::Exchange* exchange(const Recorded& r, const std::string& method,
+                                const std::string& path) {
+  for (const auto& x : r.data.exchanges) {
+    std::string p = path_of(x.url);
+    if (x.method == method && of_app(x, r.origin) && p.substr(0, p.find('?')) == path) return &x;
+  }
+  return nullptr;
+}
+
+// The app's exchange whose path starts with `prefix` and ends with `suffix`, or null.
+const store::Exchange* exchange_like(const Recorded& r, const std::string& prefix,
+                                     const std::string& suffix) {
+  for (const auto& x : r.data.exchanges) {
+    std::string p = path_of(x.url);
+    if (of_app(x, r.origin) && p.starts_with(prefix) && p.ends_with(suffix)) return &x;
+  }
+  return nullptr;
+}
+
+size_t replayable_exchanges(const Recorded& r) {
+  size_t n = 0;
+  for (const auto& x : r.data.exchanges) {
+    if (of_app(x, r.origin) && x.status != 0 && x.status != 101 && !is_engineio(x)) ++n;
+  }
+  return n;
+}
+
+// The CONNECT reply, state, and the acks of token:check and card:add.
+constexpr size_t kServerPackets = 4;
+
+const store::SocketPacket* packet_of(const Recorded& r, store::Direction direction, int sio_type,
+                                     const std::string& event = {}) {
+  for (const auto& p : r.data.packets) {
+    if (p.direction == direction && p.sio_type == sio_type && p.event == event) return &p;
+  }
+  return nullptr;
+}
+
+ReplayRun replay(const TempDir& dir, const std::string& db, std::vector<std::string> args) {
+  args.insert(args.begin(), {"--timeout", "30000"});
+  return run_replay(dir, db, args, 240s);
+}
+
+// The --explain line of the value that starts with `value`'s first eight characters.
+std::vector<std::string> explain_lines(const std::string& console, const std::string& value) {
+  std::vector<std::string> out;
+  std::string key = "value '" + value.substr(0, 8);
+  for (size_t at = console.find(key); at != std::string::npos; at = console.find(key, at + 1))
+    out.push_back(console.substr(at, console.find('\n', at) - at));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("browser inline_state: values in inline scripts, JSON blobs, asset URLs and events") {
+  Case& c = recorded();
+  const Recorded& rec = c.rec;
+  REQUIRE(rec.result["board"].is_object());
+  CHECK(rec.result["profile"] == json({{"username", "alice"}, {"role", "editor"}}));
+  CHECK(rec.result["check"] == json({{"ok", true}}));
+  CHECK(rec.result["card"] == json({{"ok", true}, {"text", "first card"}}));
+  CHECK(rec.result["transport"] == "websocket");
+  std::string token = rec.result.value("token", "");
+  std::string board_id = rec.result["board"].value("id", "");
+  std::string member_id = rec.result["state"].value("memberId", "");
+
+  // The values, where the page and the client had them.
+  const store::Exchange* login_page = exchange(rec, "GET", "/");
+  const store::Exchange* login = exchange(rec, "POST", "/login");
+  const store::Exchange* board_page = exchange(rec, "GET", "/board");
+  const store::Exchange* css = exchange(rec, "GET", "/static/board.css");
+  const store::Exchange* script = exchange_like(rec, "/static/board.", ".js");
+  const store::Exchange* get_token = exchange(rec, "POST", "/api/token");
+  const store::Exchange* profile = exchange(rec, "GET", "/api/profile");
+  REQUIRE(login_page);
+  REQUIRE(login);
+  REQUIRE(board_page);
+  REQUIRE(css);
+  REQUIRE(script);
+  REQUIRE(get_token);
+  REQUIRE(profile);
+  std::string csrf = header_of(get_token->request_headers, "x-csrf-token");
+
+  SUBCASE("capture") {
+    isolated([&] {
+      INFO(wa::test::describe(rec.data));
+      // The sign-in token is in the page only inside unescape('…'), in escape()'s spelling.
+      std::string page = login_page->response_body.bytes;
+      CHECK(contains(page, "_csrf: unescape('"));
+      CHECK(contains(page, "%3D')"));
+      CHECK(contains(page, "name=\"_csrf\" value=\"\""));
+      CHECK(contains(login->request_body.bytes, "_csrf="));
+      CHECK(login->status == 303);
+      // The board page's token (a new one) went to the header and the CONNECT auth.
+      CHECK(csrf.size() == 28);
+      CHECK(contains(board_page->response_body.bytes, "<script type=\"application/json\""));
+      CHECK(contains(board_page->response_body.bytes, "\"boardId\":\"" + board_id + "\""));
+      CHECK(exchange(rec, "GET", "/api/boards/" + board_id) != nullptr);
+      CHECK(css->status == 200);
+      CHECK(script->status == 200);
+      CHECK(get_token->status == 200);
+      CHECK(header_of(profile->request_headers, "authorization") == "Bearer " + token);
+      CHECK(contains(token, "/"));
+      CHECK(contains(token, "+"));
+      CHECK(contains(token, "="));
+      const store::SocketPacket* connect = packet_of(rec, store::Direction::client, 0);
+      REQUIRE(connect);
+      CHECK(parse_args(*connect) == json({{"csrf", csrf}}));
+      const store::SocketPacket* check = packet_of(rec, store::Direction::client, 2, "token:check");
+      REQUIRE(check);
+      CHECK(parse_args(*check) == json::array({{{"token", token}}}));
+      const store::SocketPacket* add = packet_of(rec, store::Direction::client, 2, "card:add");
+      REQUIRE(add);
+      CHECK(parse_args(*add)[0]["memberId"] == member_id);
+    });
+  }
+
+  SUBCASE("--explain lists each value once, from its place") {
+    isolated([&] {
+      ReplayRun run = replay(c.dir, rec.db, {"--explain", "--server", server_command()});
+      INFO(describe(run));
+      std::string out = run.out;
+      auto check_once = [&](const std::string& value, const std::string& from) {
+        CAPTURE(value);
+        auto lines = explain_lines(out, value);
+        REQUIRE(lines.size() == 1);
+        CHECK(contains(lines[0], from));
+      };
+      check_once(csrf, "(JavaScript escape()) in GET /board");
+      check_once(board_id, "in GET /board");
+      check_once(token, "/token in the JSON body of POST /api/token");
+      check_once(member_id, "/0/memberId of event state");
+      CHECK_FALSE(contains(out, "part of"));
+      // Cache-busters: the stylesheet's version and the script's name, from the page.
+      std::string version = css->url.substr(css->url.find("v=") + 2);
+      check_once(version, "in GET /board");
+      std::string name = path_of(script->url).substr(std::string("/static/").size());
+      check_once(name, "in GET /board");
+    });
+  }
+
+  SUBCASE("replays green five times, each against a fresh app, with no rules file") {
+    isolated([&] {
+      size_t exchanges = replayable_exchanges(rec);
+      REQUIRE(exchanges >= 8);
+      for (int attempt = 1; attempt <= 5; ++attempt) {
+        ReplayRun run = replay(c.dir, rec.db, {"--server", server_command()});
+        INFO("replay " << attempt << " of 5; recorded: " << exchanges << " responses, "
+                       << kServerPackets << " server packets");
+        INFO(describe(run));
+        CHECK(run.exit_code == 0);
+        REQUIRE(run.report.is_object());
+        REQUIRE(run.report["sessions"].size() == 1);
+        const json& session = run.report["sessions"][0];
+        CHECK(session["errors"] == json::array());
+        CHECK(session["warnings"] == json::array());
+        CHECK(session.value("exchanges", size_t(0)) == exchanges);
+        CHECK(session.value("events_expected", size_t(0)) == kServerPackets);
+        CHECK(session.value("events_matched", size_t(0)) == kServerPackets);
+        CHECK(real_differences(run).empty());
+        if (run.exit_code != 0) break;
+      }
+    });
+  }
+
+  SUBCASE("replay against the changed app names both regressions") {
+    isolated([&] {
+      ReplayRun run = replay(c.dir, rec.db, {"--server", server_command("changed")});
+      INFO(describe(run));
+      CHECK(run.exit_code == 1);
+      std::vector<json> real = real_differences(run);
+      CHECK(real.size() == 2);
+      bool role = false, text = false;
+      for (const auto& d : real) {
+        role =
+            role || (d.value("where", "") == "GET /api/profile" && d.value("path", "") == "/role");
+        text = text || d.value("path", "") == "/0/text";
+      }
+      CHECK(role);
+      CHECK(text);
+    });
+  }
+}
