@@ -27,6 +27,7 @@
 #include "protocol/content_coding.h"
 #include "protocol/cookie_jar.h"
 #include "protocol/sse.h"
+#include "replay/conditional.h"
 #include "replay/runner.h"
 #include "replay/socket_client.h"
 #include "replay/ws_client.h"
@@ -129,6 +130,20 @@ class CopyRun {
   // clients compute; `also_skip` leaves out more.
   http::Headers live_headers(const store::Exchange& x,
                              const std::function<bool(std::string_view)>& also_skip = {});
+  // Conditional requests (replay/conditional.h): by recorded URL, the validators of the latest
+  // live answer for that resource and its latest live full answer; by action, the header
+  // fields a conditional request sent.
+  struct LiveResource {
+    Validators validators;
+    std::optional<store::Exchange> full;
+  };
+  std::map<std::string, LiveResource> resources_;
+  std::map<size_t, http::Headers> conditional_sent_;
+  // The latest full answer recorded for `x`'s resource before `x`, or null.
+  const store::Exchange* recorded_full_answer(const store::Exchange& x) const;
+  // What the live answer to `x` is compared with, and what it is compared against, when a
+  // conditional request's answer changed between 304 and full (see conditional.h).
+  void remember_resource(const store::Exchange& x, const store::Exchange& live);
 
   // ---- Socket.IO sessions (copy_run_socketio.cpp) ----
   void open_socket(size_t i);

@@ -89,6 +89,12 @@ void CopyRun::start_http(size_t i) {
   std::string url = values_.substitute(x.url, Place(Part::url, {}, Use::Owner::exchange, x.id));
   request.url = p_.origins.map_or_keep(url);
   request.headers = live_headers(x);
+  if (is_conditional(request.headers)) {
+    // The validators of the live answers for this resource, not the recorded ones.
+    if (auto it = resources_.find(x.url); it != resources_.end())
+      follow_validators(request.headers, it->second.validators);
+    conditional_sent_[i] = request.headers;
+  }
   std::string recorded_cookie = recorded_cookies(x);
   std::string cookies = cookie_header(a.client, recorded_cookie, request.url);
   if (!cookies.empty()) request.headers.push_back({"Cookie", std::move(cookies)});
@@ -156,15 +162,56 @@ void CopyRun::on_http(size_t i, std::string live_url, ClientResult<HttpResponse>
     result_.warnings.push_back(std::move(w));
   HttpMatchOptions mo;
   mo.map_url = [this](std::string_view url) { return p_.origins.map_or_keep(url); };
-  for (Difference& d : compare_response(x, live, context(), mo)) {
-    d.outcome = int(e);
-    http_diffs_.push_back(std::move(d));
+  // A conditional request answered 304 on one side and in full on the other because the
+  // validators changed: the full answers are compared, where both are known.
+  const store::Exchange* expected = &x;
+  const store::Exchange* actual = &live;
+  bool compare = true;
+  if (auto sent = conditional_sent_.extract(i)) {
+    if (conditional_outcome(x, sent.mapped(), live.status, live.response_headers) ==
+        ConditionalOutcome::validators_changed) {
+      if (x.status == 304) {
+        expected = recorded_full_answer(x);
+      } else if (auto it = resources_.find(x.url); it != resources_.end() && it->second.full) {
+        actual = &*it->second.full;
+      } else {
+        actual = nullptr;
+      }
+      compare = expected && actual;
+    }
   }
+  if (compare) {
+    for (Difference& d : compare_response(*expected, *actual, context(), mo)) {
+      d.outcome = int(e);
+      http_diffs_.push_back(std::move(d));
+    }
+  }
+  remember_resource(x, live);
   latencies_[endpoint_of(x)].push_back(response.timings.ended_us - response.timings.started_us);
   actual_[e] = std::to_string(live.status);
   live_.responses[e] = std::move(live);
   meet(e);
   advance();
+}
+
+const store::Exchange* CopyRun::recorded_full_answer(const store::Exchange& x) const {
+  const store::Exchange* found = nullptr;
+  for (const store::Exchange& r : s_.data.exchanges) {
+    if (r.started_us >= x.started_us) continue;
+    if (r.url == x.url && r.method == x.method && r.status >= 200 && r.status < 300) {
+      if (!found || r.started_us > found->started_us) found = &r;
+    }
+  }
+  return found;
+}
+
+void CopyRun::remember_resource(const store::Exchange& x, const store::Exchange& live) {
+  Validators v = validators_of(live.response_headers);
+  bool full = live.status >= 200 && live.status < 300;
+  if (v.empty() || !(full || live.status == 304)) return;
+  LiveResource& r = resources_[x.url];
+  r.validators = std::move(v);
+  if (full) r.full = live;
 }
 
 }  // namespace wa::replay::run_detail

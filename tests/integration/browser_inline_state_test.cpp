@@ -7,7 +7,9 @@
 // - asset URLs with cache-busters drawn at start (`board.css?v=<hex>`, `board.<hex>.js`);
 // - an opaque access token with '/', '+' and '=' from a JSON answer, sent as a Bearer header
 //   and in a socket message;
-// - a member id in the first Socket.IO event, sent back in a later event.
+// - a member id in the first Socket.IO event, sent back in a later event;
+// - an image stamped at start (Last-Modified, an ETag drawn then) that the browser revalidates:
+//   If-None-Match and If-Modified-Since of the recorded instance, answered 304.
 //
 // 1. Chromium, driven by browser_sign_in.js through `workalready record`, signs in and lets
 //    the board page do its part; the capture is checked (every value where described above).
@@ -15,7 +17,7 @@
 //    "part of" pieces of the access token.
 // 3. The capture replays green five times, each through `--server` (a fresh app per run, so
 //    every value differs), with no rules file, comparing as many responses and events as it
-//    holds.
+//    holds; the revalidation is answered 304 again (the live validators were sent).
 // 4. Against the app's `VARIANT=changed`: exit 1, /api/profile's role and card:add's ack named.
 #include <doctest/doctest.h>
 
@@ -141,6 +143,14 @@ size_t replayable_exchanges(const Recorded& r) {
   return n;
 }
 
+// The app's exchanges `GET path` in recorded order.
+std::vector<const store::Exchange*> exchanges_of(const Recorded& r, const std::string& path) {
+  std::vector<const store::Exchange*> out;
+  for (const auto& x : r.data.exchanges)
+    if (x.method == "GET" && of_app(x, r.origin) && path_of(x.url) == path) out.push_back(&x);
+  return out;
+}
+
 // The CONNECT reply, state, and the acks of token:check and card:add.
 constexpr size_t kServerPackets = 4;
 
@@ -176,6 +186,7 @@ TEST_CASE("browser inline_state: values in inline scripts, JSON blobs, asset URL
   CHECK(rec.result["check"] == json({{"ok", true}}));
   CHECK(rec.result["card"] == json({{"ok", true}, {"text", "first card"}}));
   CHECK(rec.result["transport"] == "websocket");
+  CHECK(rec.result["logo"] == json({{"first", 200}, {"again", 200}, {"same", true}}));
   std::string token = rec.result.value("token", "");
   std::string board_id = rec.result["board"].value("id", "");
   std::string member_id = rec.result["state"].value("memberId", "");
@@ -219,6 +230,15 @@ TEST_CASE("browser inline_state: values in inline scripts, JSON blobs, asset URL
       CHECK(contains(token, "/"));
       CHECK(contains(token, "+"));
       CHECK(contains(token, "="));
+      // The logo, then its revalidation with the validators of that answer: 304.
+      auto logos = exchanges_of(rec, "/static/logo.svg");
+      REQUIRE(logos.size() == 2);
+      CHECK(logos[0]->status == 200);
+      CHECK(logos[1]->status == 304);
+      CHECK(header_of(logos[1]->request_headers, "if-none-match") ==
+            header_of(logos[0]->response_headers, "etag"));
+      CHECK(header_of(logos[1]->request_headers, "if-modified-since") ==
+            header_of(logos[0]->response_headers, "last-modified"));
       const store::SocketPacket* connect = packet_of(rec, store::Direction::client, 0);
       REQUIRE(connect);
       CHECK(parse_args(*connect) == json({{"csrf", csrf}}));
@@ -274,6 +294,12 @@ TEST_CASE("browser inline_state: values in inline scripts, JSON blobs, asset URL
         CHECK(session.value("events_expected", size_t(0)) == kServerPackets);
         CHECK(session.value("events_matched", size_t(0)) == kServerPackets);
         CHECK(real_differences(run).empty());
+        // Both logo rows compared, the revalidation answered 304 as recorded.
+        std::vector<std::string> logo;
+        for (const json& row : session["timeline"])
+          if (row.value("where", "") == "GET /static/logo.svg")
+            logo.push_back(row.value("actual", ""));
+        CHECK(logo == std::vector<std::string>{"200", "304"});
         if (run.exit_code != 0) break;
       }
     });

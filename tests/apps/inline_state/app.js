@@ -14,6 +14,10 @@
 //                                 /static/board.css?v=<12 hex> and /static/board.<6 hex>.js
 //   GET  /static/board.css?v=V    the stylesheet; 404 unless V is this process's version
 //   GET  /static/board.H.js       the page's script; 404 unless H is this process's hash
+//   GET  /static/logo.svg         an image stamped when the process started: Last-Modified that
+//                                 time, an ETag drawn then, Cache-Control: no-cache (so the
+//                                 browser revalidates it every time); 304 when If-None-Match
+//                                 names the ETag or, without one, If-Modified-Since is not older
 //   GET  /api/boards/:id          {id, title, cards}; 404 unless it is the session's board
 //   POST /api/token               header x-csrf-token → {token}: an opaque access token (base64
 //                                 with '/', '+' and '='), new for every call; 403 otherwise
@@ -43,6 +47,8 @@ const loginPage = page('login.html');
 const boardPage = page('board.html');
 const boardScript = page('board.js');
 const boardStyle = page('board.css');
+const logo = '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16">' +
+    '<rect width="16" height="16" fill="#36c"/></svg>\n';
 const html = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 // {{name}} HTML-escaped, {{{name}}} as given (the caller made it safe for its place).
 const render = (template, values) =>
@@ -52,6 +58,8 @@ const render = (template, values) =>
 // Drawn once per process, as a build step or a start-up would.
 const assetVersion = crypto.randomBytes(6).toString('hex');
 const scriptHash = crypto.randomBytes(3).toString('hex');
+const started = new Date();
+const logoTag = `"${crypto.randomBytes(8).toString('hex')}"`;
 
 // A base64 value holding '+', '/' and '=' (drawn again until it does), as opaque tokens often do.
 const opaque = (bytes) => {
@@ -113,6 +121,21 @@ app.get('/board', signedIn, (req, res) => {
   const state = JSON.stringify({boardId: req.session.boardId, user: req.session.username})
                     .replace(/</g, '\\u003c');
   res.type('html').send(render(boardPage, {...locals(req), state, assetVersion, scriptHash}));
+});
+
+app.get('/static/logo.svg', (req, res) => {
+  res.set({
+    'Last-Modified': started.toUTCString(),
+    'ETag': logoTag,
+    'Cache-Control': 'no-cache',
+  });
+  const tags = req.get('if-none-match');
+  const since = Date.parse(req.get('if-modified-since') || '');
+  const unchanged = tags !== undefined
+      ? tags.split(',').map((t) => t.trim().replace(/^W\//, '')).includes(logoTag)
+      : !Number.isNaN(since) && Math.floor(started.getTime() / 1000) * 1000 <= since;
+  if (unchanged) return res.status(304).end();
+  res.type('svg').send(logo);
 });
 
 app.get('/static/board.css', (req, res) => {

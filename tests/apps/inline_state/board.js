@@ -2,11 +2,13 @@
 // test (headless Chromium):
 //   window.connected  resolves when the socket is connected, rejects on a refused connection
 //   window.welcomed   resolves with the `state` event's payload
-//   window.done       resolves once the page did its part: read its board (the id from the
-//                     JSON blob), got an access token (CSRF token of APP_LOCALS in
+//   window.done       resolves once the page did its part: fetched the logo twice (the
+//                     second time the browser revalidates it from its cache: a 304), read its
+//                     board (the id from the JSON blob), got an access token (CSRF token of APP_LOCALS in
 //                     x-csrf-token), read the profile with it (Bearer), checked it over the
 //                     socket, added a card with the socket's memberId, and awaited the
-//                     WebSocket upgrade; with {board, profile, state, check, card, transport}
+//                     WebSocket upgrade; with {logo, board, profile, state, check, card,
+//                     token, transport}
 (function () {
   'use strict';
   const csrf = window.APP_LOCALS._csrf;
@@ -29,6 +31,11 @@
   const ask = (name, payload) => new Promise((resolve) => socket.emit(name, payload, resolve));
 
   window.done = (async () => {
+    // The browser answers the second fetch from its cache after a conditional request.
+    const first = await fetch('/static/logo.svg');
+    await first.text();
+    const again = await fetch('/static/logo.svg');
+    const logo = {first: first.status, again: again.status, same: (await again.text()).length > 0};
     const board = await json(await fetch('/api/boards/' + encodeURIComponent(initial.boardId)));
     const {token} = await json(await fetch('/api/token', {
       method: 'POST',
@@ -50,7 +57,8 @@
       wait();
     });
     status('done');
-    return {board, profile, state, check, card, token, transport: socket.io.engine.transport.name};
+    return {logo, board, profile, state, check, card, token,
+            transport: socket.io.engine.transport.name};
   })();
   window.done.catch((err) => status('error: ' + err.message));
 })();
