@@ -102,6 +102,10 @@ void CopyRun::start_http(size_t i) {
                      ? values_.substitute(x.request_body.bytes,
                                           Place(Part::body, {}, Use::Owner::exchange, x.id))
                      : x.request_body.bytes;
+  if (x.request_body.is_unknown())
+    result_.warnings.push_back(x.method + " " + x.url +
+                               ": the recording does not hold the request body (an imported "
+                               "HAR without it); sent empty");
   if (x.request_body.truncated())
     result_.warnings.push_back(x.method + " " + x.url +
                                ": the recorded request body was cut; sent as far as kept");

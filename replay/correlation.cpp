@@ -556,6 +556,33 @@ std::vector<std::string_view> value_tokens(std::string_view text) {
   return tokens;
 }
 
+// A base64 value that happens to begin with '/' (one in 64 do), not a path: only the base64
+// alphabet, and a '+' or padding, or a single segment of random-looking case and digits.
+bool base64_like(std::string_view v) {
+  bool upper = false, lower = false, digit = false, plus = false;
+  size_t slashes = 0;
+  for (char c : v) {
+    if (c >= 'A' && c <= 'Z') {
+      upper = true;
+    } else if (c >= 'a' && c <= 'z') {
+      lower = true;
+    } else if (c >= '0' && c <= '9') {
+      digit = true;
+    } else if (c == '+') {
+      plus = true;
+    } else if (c == '/') {
+      ++slashes;
+    } else if (c != '=') {
+      return false;
+    }
+  }
+  size_t body = v.find_first_of('=');
+  if (body != std::string_view::npos && v.find_first_not_of('=', body) != std::string_view::npos)
+    return false;  // '=' only as padding at the end
+  return plus || body != std::string_view::npos ||
+         (slashes == 1 && v.size() >= 16 && upper && lower && digit);
+}
+
 bool worth_correlating(std::string_view v, const CorrelationOptions& o) {
   if (v.size() < o.min_length || v.size() > o.max_length) return false;
   size_t digits = 0, others = 0;
@@ -568,8 +595,9 @@ bool worth_correlating(std::string_view v, const CorrelationOptions& o) {
       ++others;
     }
   }
-  if (others == 0) return digits >= o.min_number_digits;                     // a number
-  if (v[0] == '/' || v.find("://") != std::string_view::npos) return false;  // a path, a URL
+  if (others == 0) return digits >= o.min_number_digits;      // a number
+  if (v.find("://") != std::string_view::npos) return false;  // a URL
+  if (v[0] == '/' && !base64_like(v)) return false;           // a path
   if (digits == 0 && v.size() <= 24) {
     // Word-like: letters and a little punctuation, with at most two humps ("chatMessage").
     bool word = true;

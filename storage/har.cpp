@@ -107,6 +107,7 @@ std::string header_value(const Headers& headers, std::string_view name) {
 
 // Text when the bytes are UTF-8, base64 otherwise (HAR 1.2 content.encoding).
 void put_body(Json& content, const Payload& body, const RedactOptions& r) {
+  if (body.is_unknown()) return;  // no text: the body is not known (size -1)
   if (text::is_valid_utf8(body.bytes)) {
     content["text"] = redact_text(body.bytes, r);
   } else {
@@ -127,6 +128,27 @@ std::string str(const Json& j, const char* key) {
 double num(const Json& j, const char* key, double fallback = 0) {
   auto it = j.find(key);
   return it != j.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
+// A HAR response's body. Browsers leave `content.text` out where they did not keep the body: a
+// redirect (whose body the browser never reads), a size with no text, a body too large or
+// evicted. That is not an empty body: it is unknown (and a replay does not compare it). Only an
+// absent text with a size of 0 on a response that is no redirect is an empty body.
+Payload response_body(const Json& resp, int status) {
+  if (!resp.contains("content") || !resp["content"].is_object()) return Payload::unknown();
+  const Json& content = resp["content"];
+  if (!content.contains("text") || !content["text"].is_string()) {
+    bool redirect = status >= 300 && status < 400 && status != 304;
+    double size = num(content, "size", -1);
+    bool empty = size == 0 && !redirect;
+    return empty ? Payload::whole("") : Payload::unknown();
+  }
+  std::string body = content["text"].get<std::string>();
+  if (content.value("encoding", "") == "base64") {
+    auto decoded = text::base64_decode(body);
+    if (decoded) body = std::move(*decoded);
+  }
+  return Payload::whole(std::move(body));
 }
 
 Headers headers_from(const Json& j) {
@@ -365,21 +387,17 @@ Result<ImportResult> import_har(std::string_view har_text, const std::string& db
     x.url = str(req, "url");
     x.http_version = str(req, "httpVersion").empty() ? "HTTP/1.1" : str(req, "httpVersion");
     x.request_headers = headers_from(req.value("headers", Json::array()));
-    if (req.contains("postData") && req["postData"].is_object()) {
+    if (req.contains("postData") && req["postData"].is_object() &&
+        req["postData"].contains("text")) {
       x.request_body = Payload::whole(str(req["postData"], "text"));
+    } else if (num(req, "bodySize", 0) > 0) {
+      x.request_body = Payload::unknown();  // sent, but the HAR does not hold it
     }
     x.status = int(num(resp, "status"));
     x.reason = str(resp, "statusText");
     x.response_version = str(resp, "httpVersion");
     x.response_headers = headers_from(resp.value("headers", Json::array()));
-    if (resp.contains("content") && resp["content"].is_object()) {
-      std::string body = str(resp["content"], "text");
-      if (str(resp["content"], "encoding") == "base64") {
-        auto decoded = text::base64_decode(body);
-        if (decoded) body = std::move(*decoded);
-      }
-      x.response_body = Payload::whole(std::move(body));
-    }
+    x.response_body = response_body(resp, x.status);
     x.started_us = entry.started;
     double total_ms = num(e, "time", 0);
     x.ended_us = entry.started + Micros(total_ms * 1000);

@@ -78,7 +78,9 @@ void bind_payload(Statement& s, int index, const Payload& p, bool as_text) {
   } else {
     s.bind_blob(index, p.bytes);
   }
-  s.bind(index + 1, std::max<std::int64_t>(p.full_length, std::int64_t(p.bytes.size())));
+  s.bind(index + 1, p.is_unknown() && p.bytes.empty()
+                        ? std::int64_t(-1)
+                        : std::max<std::int64_t>(p.full_length, std::int64_t(p.bytes.size())));
   s.bind_text_or_null(index + 2, p.truncated() ? std::string_view(p.sha256) : "");
 }
 

@@ -50,9 +50,11 @@ using Headers = std::vector<Header>;
 // `full_length` and `sha256` still describe the whole thing, so a replay can tell whether the
 // live one is the same without the recording holding it.
 struct Payload {
-  std::string bytes;             // what was kept
-  std::int64_t full_length = 0;  // length on the wire; bytes.size() unless cut
-  std::string sha256;            // lower-case hex of the whole payload; empty unless cut
+  std::string bytes;  // what was kept
+  // Length on the wire; bytes.size() unless cut; -1 when not known at all (a HAR that holds
+  // no body for a response that had one: then `bytes` is empty and says nothing).
+  std::int64_t full_length = 0;
+  std::string sha256;  // lower-case hex of the whole payload; empty unless cut
 
   static Payload whole(std::string data) {
     Payload p;
@@ -60,7 +62,13 @@ struct Payload {
     p.bytes = std::move(data);
     return p;
   }
+  static Payload unknown() {
+    Payload p;
+    p.full_length = -1;
+    return p;
+  }
   bool truncated() const { return full_length > static_cast<std::int64_t>(bytes.size()); }
+  bool is_unknown() const { return full_length < 0; }
   bool operator==(const Payload&) const = default;
 };
 

@@ -45,7 +45,8 @@ CREATE TABLE exchanges (
   http_version          TEXT NOT NULL,    -- of the request: 'HTTP/1.1'
   request_headers       TEXT NOT NULL,    -- JSON [[name, value], ...] in wire order
   request_body          BLOB NOT NULL,    -- without transfer coding; maybe cut
-  request_body_length   INTEGER NOT NULL, -- full length; more than length(request_body) if cut
+  request_body_length   INTEGER NOT NULL, -- full length; more than length(request_body) if cut;
+                                          -- -1: not known (a HAR that did not hold it)
   request_body_sha256   TEXT,             -- hex SHA-256 of the full body, only when cut
   request_encoding      TEXT,             -- request Content-Encoding codings, as sent
   status                INTEGER,          -- NULL: no response (see error)
@@ -53,7 +54,7 @@ CREATE TABLE exchanges (
   response_version      TEXT,
   response_headers      TEXT,             -- JSON like request_headers; NULL: no response
   response_body         BLOB NOT NULL,
-  response_body_length  INTEGER NOT NULL,
+  response_body_length  INTEGER NOT NULL, -- -1: not known (a HAR that did not hold it)
   response_body_sha256  TEXT,
   response_encoding     TEXT,             -- response Content-Encoding codings; body kept encoded
   started_us            INTEGER NOT NULL, -- first byte of the request

@@ -193,6 +193,13 @@ TEST_CASE("short, numeric, word-like and path values are not worth correlating")
   CHECK(worth_correlating("QwErTyUiOpAsDfGhJk"));  // letters in random case: an identifier
   CHECK(worth_correlating("FaQlkxn7_bPvpM-GAAAA"));
   CHECK(worth_correlating("s%3AxYz123AbC.sigPart99"));
+  // Base64 that begins with '/' is a value, not a path.
+  CHECK(worth_correlating("/A5inyHGTeq+zSv5Dpi6UpSCp3A="));
+  CHECK(worth_correlating("/QqRbb48heZ0dlcBMahjokSAVo="));
+  CHECK(worth_correlating("/QqRbb48heZ0dlcBMahjokSAVoX"));
+  CHECK_FALSE(worth_correlating("/static/board.3f9a1c.js"));
+  CHECK_FALSE(worth_correlating("/users/Alice1/files"));
+  CHECK_FALSE(worth_correlating("/a=b/c"));
 }
 
 TEST_CASE("a login recording: cookie, CSRF input and meta, Location, JSON token, socket ids") {

@@ -175,3 +175,53 @@ TEST_CASE("ISO 8601 times") {
   CHECK(iso8601(1'500'000) == "1970-01-01T00:00:01.500Z");
   CHECK(parse_iso8601(iso8601(1795255201123000)) == 1795255201123000);
 }
+
+TEST_CASE("a body the HAR does not hold is unknown, never empty, and stays so on export") {
+  // As browsers and Playwright's recordHar write them: a redirect without text, a response
+  // whose size they know but whose text they did not keep, a size of -1; beside a known empty
+  // body (204, size 0) and a POST whose postData they left out.
+  const char* har = R"({"log":{"version":"1.2","entries":[
+   {"startedDateTime":"2026-11-20T10:00:00.000Z","time":1,
+    "request":{"method":"POST","url":"http://app.test/login","headers":[],"bodySize":27},
+    "response":{"status":303,"headers":[{"name":"Location","value":"/"}],
+     "content":{"size":0,"mimeType":"x-unknown"}}},
+   {"startedDateTime":"2026-11-20T10:00:01.000Z","time":1,
+    "request":{"method":"GET","url":"http://app.test/big.js","headers":[]},
+    "response":{"status":200,"headers":[],"content":{"size":48213,"mimeType":"text/javascript"}}},
+   {"startedDateTime":"2026-11-20T10:00:02.000Z","time":1,
+    "request":{"method":"GET","url":"http://app.test/gone","headers":[]},
+    "response":{"status":200,"headers":[],"content":{"size":-1,"mimeType":"text/html"}}},
+   {"startedDateTime":"2026-11-20T10:00:03.000Z","time":1,
+    "request":{"method":"DELETE","url":"http://app.test/item/1","headers":[]},
+    "response":{"status":204,"headers":[],"content":{"size":0,"mimeType":"x-unknown"}}},
+   {"startedDateTime":"2026-11-20T10:00:04.000Z","time":1,
+    "request":{"method":"GET","url":"http://app.test/","headers":[]},
+    "response":{"status":200,"headers":[],"content":{"size":2,"mimeType":"text/html","text":"ok"}}}
+  ]}})";
+  TempDb db;
+  auto imported = import_har(har, db.path, "unknown");
+  REQUIRE(imported.ok());
+  auto reader = CaptureReader::open(db.path);
+  REQUIRE(reader.ok());
+  auto data = reader->load(imported->recording_id);
+  REQUIRE(data.ok());
+  REQUIRE(data->exchanges.size() == 5);
+  const auto& x = data->exchanges;
+  CHECK(x[0].request_body.is_unknown());
+  CHECK(x[0].response_body.is_unknown());
+  CHECK(x[1].response_body.is_unknown());
+  CHECK(x[2].response_body.is_unknown());
+  CHECK_FALSE(x[3].response_body.is_unknown());
+  CHECK(x[3].response_body.bytes.empty());
+  CHECK_FALSE(x[4].response_body.is_unknown());
+  CHECK(x[4].response_body.bytes == "ok");
+  CHECK_FALSE(x[4].request_body.is_unknown());
+
+  // Exported: no text and a size of -1 for what is unknown, the text for what is known.
+  auto out = export_har(*data, {});
+  const auto& entries = out["log"]["entries"];
+  REQUIRE(entries.size() == 5);
+  CHECK_FALSE(entries[1]["response"]["content"].contains("text"));
+  CHECK(entries[1]["response"]["content"]["size"] == -1);
+  CHECK(entries[4]["response"]["content"]["text"] == "ok");
+}

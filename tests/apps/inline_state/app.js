@@ -4,7 +4,8 @@
 //
 //   GET  /                        the sign-in page: the CSRF token only in an inline script,
 //                                 `window.APP_LOCALS = { _csrf: unescape('…') }` (written with
-//                                 escape(): the token is base64, so '+', '/' and '=' are there);
+//                                 escape(): the token is base64, so '+', '/' and '=' are there,
+//                                 and this one begins with '/');
 //                                 the form's script copies it into the form when it is sent
 //   POST /login                   form: username, password (`secret`), _csrf → a new session (a
 //                                 new token), 303 to /board; 403 for a stale or missing token
@@ -61,11 +62,15 @@ const scriptHash = crypto.randomBytes(3).toString('hex');
 const started = new Date();
 const logoTag = `"${crypto.randomBytes(8).toString('hex')}"`;
 
-// A base64 value holding '+', '/' and '=' (drawn again until it does), as opaque tokens often do.
-const opaque = (bytes) => {
+// A base64 value holding '+', '/' and '=' (drawn again until it does), as opaque tokens often do;
+// `leading` also asks for a '/' first, as one token in 64 has.
+const opaque = (bytes, leading = false) => {
   for (;;) {
     const value = crypto.randomBytes(bytes).toString('base64');
-    if (value.includes('+') && value.includes('/') && value.endsWith('=')) return value;
+    if (value.includes('+') && value.includes('/') && value.endsWith('=') &&
+        (!leading || value.startsWith('/'))) {
+      return value;
+    }
   }
 };
 
@@ -80,8 +85,9 @@ app.use(sessions);
 app.use(express.urlencoded({extended: false, limit: '16kb'}));
 app.use(express.json({limit: '16kb'}));
 
+// The sign-in page's token begins with '/' (it is no path for all that).
 const csrfOf = (req) => {
-  if (!req.session.csrf) req.session.csrf = opaque(20);
+  if (!req.session.csrf) req.session.csrf = opaque(20, !req.session.username);
   return req.session.csrf;
 };
 // escape() as the page's unescape() reads it; inside '…' of a script nothing else needs care.
