@@ -151,6 +151,19 @@ Payload response_body(const Json& resp, int status) {
   return Payload::whole(std::move(body));
 }
 
+// Playwright's recordHar writes a conditional request that the server answered 304 and the
+// browser served from its cache as a 200 holding the cached content, with the 304's header
+// fields and a bodySize of 0 (nothing came with it).
+bool revalidated_from_cache(const Exchange& x, const Json& resp) {
+  bool conditional = false;
+  for (const Header& h : x.request_headers)
+    conditional = conditional || text::iequals(h.name, "if-none-match") ||
+                  text::iequals(h.name, "if-modified-since");
+  if (!conditional || x.status != 200 || num(resp, "bodySize", -1) != 0) return false;
+  const Json& content = resp.contains("content") ? resp["content"] : Json::object();
+  return content.is_object() && num(content, "size", 0) > 0;
+}
+
 Headers headers_from(const Json& j) {
   Headers out;
   if (!j.is_array()) return out;
@@ -398,6 +411,12 @@ Result<ImportResult> import_har(std::string_view har_text, const std::string& db
     x.response_version = str(resp, "httpVersion");
     x.response_headers = headers_from(resp.value("headers", Json::array()));
     x.response_body = response_body(resp, x.status);
+    if (revalidated_from_cache(x, resp)) {
+      // What went over the wire was a 304; the HAR shows the cached body in its place.
+      x.status = 304;
+      x.reason = "Not Modified";
+      x.response_body = Payload::whole("");
+    }
     x.started_us = entry.started;
     double total_ms = num(e, "time", 0);
     x.ended_us = entry.started + Micros(total_ms * 1000);

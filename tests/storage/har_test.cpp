@@ -225,3 +225,33 @@ TEST_CASE("a body the HAR does not hold is unknown, never empty, and stays so on
   CHECK(entries[1]["response"]["content"]["size"] == -1);
   CHECK(entries[4]["response"]["content"]["text"] == "ok");
 }
+
+TEST_CASE("a revalidation that Playwright wrote as a cached 200 imports as the 304 it was") {
+  // The conditional request, answered 304 and served from the browser's cache, written as a
+  // 200 with the 304's header fields, the cached content and a bodySize of 0.
+  const char* har = R"({"log":{"version":"1.2","entries":[
+   {"startedDateTime":"2026-11-20T10:00:00.000Z","time":1,
+    "request":{"method":"GET","url":"http://app.test/logo.svg","headers":[
+      {"name":"If-None-Match","value":"\"abc\""}]},
+    "response":{"status":200,"statusText":"OK","headers":[{"name":"ETag","value":"\"abc\""}],
+     "content":{"size":112,"mimeType":"image/svg+xml","text":"<svg/>"},"bodySize":0}},
+   {"startedDateTime":"2026-11-20T10:00:01.000Z","time":1,
+    "request":{"method":"GET","url":"http://app.test/logo.svg","headers":[]},
+    "response":{"status":200,"headers":[],"content":{"size":6,"mimeType":"image/svg+xml",
+     "text":"<svg/>"},"bodySize":6}}
+  ]}})";
+  TempDb db;
+  auto imported = import_har(har, db.path, "pw");
+  REQUIRE(imported.ok());
+  auto reader = CaptureReader::open(db.path);
+  REQUIRE(reader.ok());
+  auto data = reader->load(imported->recording_id);
+  REQUIRE(data.ok());
+  REQUIRE(data->exchanges.size() == 2);
+  CHECK(data->exchanges[0].status == 304);
+  CHECK(data->exchanges[0].response_body.bytes.empty());
+  CHECK_FALSE(data->exchanges[0].response_body.is_unknown());
+  // Not conditional: a 200 as written.
+  CHECK(data->exchanges[1].status == 200);
+  CHECK(data->exchanges[1].response_body.bytes == "<svg/>");
+}
