@@ -36,8 +36,10 @@ namespace {
 
 const std::string kApp = "tests/apps/inline_state/app.js";
 
-std::string server_command(const std::string& variant = "none") {
-  return "VARIANT=" + variant + " node " + repo_path(kApp);
+// `transports`: the app's TRANSPORTS, which its board page names.
+std::string server_command(const std::string& variant = "none",
+                           const std::string& transports = "") {
+  return "VARIANT=" + variant + " TRANSPORTS=" + transports + " node " + repo_path(kApp);
 }
 
 bool contains(std::string_view text, std::string_view part) {
@@ -51,11 +53,12 @@ struct Recorded {
   store::RecordingData data;
 };
 
-Recorded record(const TempDir& dir) {
+// `transports`: the page's socket transports (TRANSPORTS of the app), "" for Socket.IO's own.
+Recorded record(const TempDir& dir, const std::string& transports = "") {
   Recorded r;
-  r.db = dir.file("inline_state.sqlite");
+  r.db = dir.file("inline_state" + transports + ".sqlite");
   require_node_modules();
-  Process app({"node", repo_path(kApp)}, {{"PORT", "0"}});
+  Process app({"node", repo_path(kApp)}, {{"PORT", "0"}, {"TRANSPORTS", transports}});
   const std::string_view ready = "LISTENING ";
   auto line = app.wait_for_prefix(ready, 60000ms);
   REQUIRE_MESSAGE(line, "the inline_state app did not start\n" << app.tail());
@@ -64,7 +67,7 @@ Recorded record(const TempDir& dir) {
     RecordingProxy proxy(r.db, {"--ca-dir", dir.file("ca")});
     INFO(proxy.process().tail(4000));
     {
-      Chromium browser(dir.file("profile"),
+      Chromium browser(dir.file("profile" + transports),
                        {"--proxy-server=" + proxy.origin(), "--proxy-bypass-list=<-loopback>"});
       CommandRun run =
           run_command({"node", repo_path("tests/integration/browser_sign_in.js"), "--devtools",
@@ -322,5 +325,32 @@ TEST_CASE("browser inline_state: values in inline scripts, JSON blobs, asset URL
       CHECK(role);
       CHECK(text);
     });
+  }
+}
+
+TEST_CASE("browser inline_state: the first event's member id, over one transport only") {
+  // The member id arrives in the socket's first event and goes back in a later one, whichever
+  // transport carried them: a WebSocket from the start, or long-polling throughout.
+  for (std::string transports : {"websocket", "polling"}) {
+    CAPTURE(transports);
+    TempDir dir;
+    Recorded rec = record(dir, transports);
+    CHECK(rec.result["transport"] == transports);
+    CHECK(rec.result["card"] == json({{"ok", true}, {"text", "first card"}}));
+    const store::SocketPacket* state = packet_of(rec, store::Direction::server, 2, "state");
+    REQUIRE(state);
+    CHECK(state->transport ==
+          (transports == "websocket" ? store::Transport::websocket : store::Transport::polling));
+    for (int attempt = 1; attempt <= 2; ++attempt) {
+      ReplayRun run = replay(dir, rec.db, {"--server", server_command("none", transports)});
+      INFO("replay " << attempt << " of 2");
+      INFO(describe(run));
+      CHECK(run.exit_code == 0);
+      REQUIRE(run.report.is_object());
+      const json& session = run.report["sessions"][0];
+      CHECK(session.value("events_matched", size_t(0)) == kServerPackets);
+      CHECK(real_differences(run).empty());
+      if (run.exit_code != 0) break;
+    }
   }
 }

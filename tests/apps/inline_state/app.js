@@ -31,6 +31,8 @@
 //
 // Every stale value (token, board id, asset version or hash, access token, member id) is
 // refused, so a replay against a fresh instance passes only if each was taken live.
+// TRANSPORTS=websocket or polling: the page's socket uses only that transport (the default is
+// Socket.IO's: long-polling, then the WebSocket upgrade).
 // VARIANT=changed: /api/profile's role is `viewer` instead of `editor`, and card:add's ack
 // holds the text upper-cased.
 
@@ -91,7 +93,11 @@ const csrfOf = (req) => {
   return req.session.csrf;
 };
 // escape() as the page's unescape() reads it; inside '…' of a script nothing else needs care.
-const locals = (req) => ({csrf: escape(csrfOf(req)), username: req.session.username || ''});
+// TRANSPORTS=websocket (or polling): the page's socket uses only that transport.
+const transports = JSON.stringify(
+    process.env.TRANSPORTS ? [process.env.TRANSPORTS] : ['polling', 'websocket']);
+const locals = (req) =>
+  ({csrf: escape(csrfOf(req)), username: req.session.username || '', transports});
 
 app.get('/', (req, res) => {
   if (req.session.username) return res.redirect(303, '/board');

@@ -7,15 +7,16 @@
 //                     board (the id from the JSON blob), got an access token (CSRF token of APP_LOCALS in
 //                     x-csrf-token), read the profile with it (Bearer), checked it over the
 //                     socket, added a card with the socket's memberId, and awaited the
-//                     WebSocket upgrade; with {logo, board, profile, state, check, card,
-//                     token, transport}
+//                     WebSocket upgrade (or the one transport of APP_LOCALS.transports);
+//                     with {logo, board, profile, state, check, card, token, transport}
 (function () {
   'use strict';
   const csrf = window.APP_LOCALS._csrf;
   const initial = JSON.parse(document.getElementById('initial-state').textContent);
   const status = (line) => { document.getElementById('status').textContent = line; };
 
-  const socket = io({auth: {csrf}});
+  const transports = window.APP_LOCALS.transports;
+  const socket = io({auth: {csrf}, transports});
   window.socket = socket;
   window.connected = new Promise((resolve, reject) => {
     socket.on('connect', resolve);
@@ -52,8 +53,9 @@
     item.textContent = card.text;
     document.getElementById('cards').appendChild(item);
     await new Promise((resolve) => {
-      const wait = () => (socket.io.engine.transport.name === 'websocket' ? resolve()
-                                                                         : setTimeout(wait, 20));
+      const last = transports[transports.length - 1];
+      const wait = () => (socket.io.engine.transport.name === last ? resolve()
+                                                                    : setTimeout(wait, 20));
       wait();
     });
     status('done');
