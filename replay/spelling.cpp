@@ -265,6 +265,17 @@ std::optional<std::string> html_unescape(std::string_view text) {
   return out;
 }
 
+// RFC 4648 §5: '-' and '_' for '+' and '/', no padding.
+std::string to_base64url(std::string s) {
+  for (char& c : s) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  while (!s.empty() && s.back() == '=')
+    s.pop_back();
+  return s;
+}
+
 uint64_t pack_key(const char* p) {
   uint64_t key = 0;
   std::memcpy(&key, p, NeedleSet::kKeyBytes);
@@ -297,6 +308,10 @@ const char* spelling_name(Spelling s) {
       return "HTML-escaped, hex references";
     case Spelling::js_escape:
       return "JavaScript escape()";
+    case Spelling::base64:
+      return "base64";
+    case Spelling::base64url:
+      return "base64url";
   }
   return "?";
 }
@@ -321,6 +336,10 @@ std::string spell(std::string_view value, Spelling s) {
       return html_escape(value, true);
     case Spelling::js_escape:
       return text::is_valid_utf8(value) ? js_escape(value) : std::string(value);
+    case Spelling::base64:
+      return text::base64_encode(value);
+    case Spelling::base64url:
+      return to_base64url(text::base64_encode(value));
   }
   return std::string(value);
 }
@@ -350,6 +369,19 @@ std::optional<std::string> unspell(std::string_view text, Spelling s) {
       return html_unescape(text);
     case Spelling::js_escape:
       return js_unescape(text);
+    case Spelling::base64:
+    case Spelling::base64url: {
+      std::string standard(text);
+      for (char& c : standard) {
+        if (c == '-') c = '+';
+        if (c == '_') c = '/';
+      }
+      while (standard.size() % 4 != 0)
+        standard += '=';
+      auto decoded = text::base64_decode(standard);
+      if (!decoded) return std::nullopt;
+      return std::move(*decoded);
+    }
   }
   return std::nullopt;
 }
@@ -374,6 +406,8 @@ std::vector<SpelledValue> spellings(std::string_view value) {
   add(Spelling::html);
   add(Spelling::html_hex);
   if (text::is_valid_utf8(value)) add(Spelling::js_escape);
+  add(Spelling::base64);
+  add(Spelling::base64url);
   return out;
 }
 

@@ -7,8 +7,10 @@
 // as \uXXXX and some servers write '/' as "\/"). Pages spell what they issue in HTML text and
 // attributes with character references (HTML Living Standard §13.1.4: escape-html writes
 // &#39;, Handlebars &#x27; and &#x3D;) and in inline scripts as JavaScript's escape() writes it,
-// for the page to unescape('…'). The replayer finds each spelling in recorded text and writes
-// the live value back in the same spelling, so the server sees what a browser would have sent.
+// for the page to unescape('…'). A value may also travel base64-encoded (RFC 4648 §4, §5: a
+// credential in a header, a token inside a URL), encoded on its own. The replayer finds each
+// spelling in recorded text and writes the live value back in the same spelling, so the server
+// sees what a browser would have sent.
 //
 // Whole tokens only. A value matches where it is not glued to more token characters (ASCII
 // letters and digits, '-', '_', non-ASCII bytes) on a side where the value itself begins or ends
@@ -39,8 +41,10 @@ enum class Spelling : uint8_t {
   html,        // HTML text or attribute: & < > " ' as &amp; &lt; &gt; &quot; &#39;
   html_hex,    // the same as Handlebars writes it: ' = ` as &#x27; &#x3D; &#x60;
   js_escape,   // JavaScript escape(): all but A-Z a-z 0-9 @*_+-./ as %XX or %uXXXX
+  base64,      // the value's bytes in base64 (RFC 4648 §4), padded
+  base64url,   // in base64url (RFC 4648 §5), unpadded, as JWTs and URLs carry it
 };
-inline constexpr int kSpellingCount = int(Spelling::js_escape) + 1;
+inline constexpr int kSpellingCount = int(Spelling::base64url) + 1;
 const char* spelling_name(Spelling s);  // "raw", "URL-encoded", …
 
 // `value` written in spelling `s`.

@@ -639,3 +639,28 @@ TEST_CASE("a token used on its own stays a value beside the whole it is part of"
   REQUIRE(room);
   CHECK(room->uses.size() == 2);
 }
+
+TEST_CASE("a value sent base64url-encoded, and a cookie value the server quoted") {
+  Recording r;
+  auto& doc = r.exchange("POST", "/api/docs", {}, "", 201, {{"Content-Type", "application/json"}},
+                         R"({"docId":"doc-7f3a9c2"})");
+  auto& share = r.exchange("GET", "/share/" + spell("doc-7f3a9c2", Spelling::base64url), {}, "",
+                           200, {}, "");
+  auto& login = r.exchange("POST", "/login", {}, "", 303,
+                           {{"Set-Cookie", "sid=\"Qx81kLmZ0p\"; Path=/"}}, "");
+  auto& page = r.exchange("GET", "/", {{"Cookie", "sid=\"Qx81kLmZ0p\""}}, "", 200, {}, "");
+  Correlations c = correlate(r.data);
+  const Correlation* id = find_value(c, "doc-7f3a9c2");
+  REQUIRE(id);
+  CHECK(has_use(*id, Part::url, Spelling::base64url));
+  LiveValues live(c);
+  live.on_response(doc, live_response(201, {{"Content-Type", "application/json"}},
+                                      R"({"docId":"doc-00aa11b"})"));
+  CHECK(live.substitute(share.url, {Part::url, {}, Use::Owner::exchange, share.id}) ==
+        kApp + "/share/" + spell("doc-00aa11b", Spelling::base64url));
+
+  live.on_response(login, live_response(303, {{"Set-Cookie", "sid=\"Zz42newVal9\"; Path=/"}}, ""));
+  CHECK(live.substitute("sid=\"Qx81kLmZ0p\"",
+                        {Part::header, "Cookie", Use::Owner::exchange, page.id}) ==
+        "sid=\"Zz42newVal9\"");
+}

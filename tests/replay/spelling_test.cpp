@@ -23,6 +23,10 @@ TEST_CASE("spellings: HTML character references and JavaScript escape(), and bac
       CHECK(*back == value);
     }
   }
+  CHECK(spell("user:Tk+/9", Spelling::base64) == "dXNlcjpUaysvOQ==");
+  CHECK(spell("user:Tk+/9", Spelling::base64url) == "dXNlcjpUaysvOQ");
+  CHECK(unspell("dXNlcjpUaysvOQ", Spelling::base64url) == "user:Tk+/9");
+  CHECK_FALSE(unspell("dXNlc*pU", Spelling::base64));
   // Readers take what any writer wrote.
   CHECK(unspell("a&#x3d;&#61;&equals;&amp;&#X27;b", Spelling::html) == "a===&'b");
   CHECK(unspell("a & b", Spelling::html) == "a & b");  // a bare ampersand is text
@@ -43,18 +47,20 @@ TEST_CASE("spellings: raw, URL-encoded, form-encoded, inside JSON strings") {
   CHECK(spell("a/b", Spelling::json_slash) == "a\\/b");
   CHECK(spell("é€😀", Spelling::json) == "é€😀");
   CHECK(spell("é€😀", Spelling::json_ascii) == "\\u00e9\\u20ac\\ud83d\\ude00");
-  // A plain token has one spelling; others only as many as differ.
-  CHECK(spellings("FaQlkxn7_bPvpM-GAAAA").size() == 1);
+  // A plain token is spelled raw, and in base64 and base64url; others have as many more as
+  // differ.
+  CHECK(spellings("FaQlkxn7_bPvpM-GAAAA").size() == 3);
   auto s = spellings("Ab/cd+Ef==");
   std::vector<Spelling> kinds;
   for (auto& v : s)
     kinds.push_back(v.spelling);
   CHECK(kinds == std::vector<Spelling>{Spelling::raw, Spelling::url, Spelling::json_slash,
-                                       Spelling::html_hex, Spelling::js_escape});
-  // Not UTF-8: no JSON spellings.
+                                       Spelling::html_hex, Spelling::js_escape, Spelling::base64,
+                                       Spelling::base64url});
+  // Not UTF-8: no JSON spellings and no escape().
   CHECK(spellings("ab\xff\xfe"
                   "cd")
-            .size() == 2);
+            .size() == 4);
 }
 
 TEST_CASE("whole tokens: not glued to more token characters") {
