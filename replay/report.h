@@ -86,6 +86,21 @@ struct RunReport {
     std::vector<NoiseRule> noise;
   };
   std::vector<Rules> rules;
+  // The values correlated automatically or by rule, per recording: each once, with every place
+  // that issued it and the places it was sent back (--explain says the same).
+  struct CorrelatedValue {
+    std::string value;                // an excerpt
+    std::string rule;                 // the extract rule's name; "" when found automatically
+    std::vector<std::string> issued;  // "the text after … in GET /board", each place once
+    std::vector<std::string> used;    // "header x-csrf-token of POST /api/token", …
+    size_t use_count = 0;             // more than used.size() when the list was cut
+  };
+  struct Correlated {
+    std::string recording;  // as SessionResult::recording
+    store::Id recording_id = 0;
+    std::vector<CorrelatedValue> values;
+  };
+  std::vector<Correlated> correlated;
   // --server: the last lines the server wrote, when the run failed (exit 1 or 2).
   std::vector<std::string> server_output;
 

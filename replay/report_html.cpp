@@ -166,6 +166,30 @@ void html_rules(std::string& out, const std::vector<RunReport::Rules>& rules) {
   }
 }
 
+// The values correlated for each recording: where the server issued each, where it went back.
+void html_correlated(std::string& out, const std::vector<RunReport::Correlated>& correlated) {
+  if (correlated.empty()) return;
+  out += "<h2>Correlated values</h2>\n";
+  for (const RunReport::Correlated& r : correlated) {
+    out += "<h3>" + markup(r.recording) + " (" + plural(r.values.size(), "value") + ")</h3>\n";
+    if (r.values.empty()) continue;
+    out += "<table class=\"rules\">\n<tr><th>value</th><th>issued by</th><th>used in</th></tr>\n";
+    for (const RunReport::CorrelatedValue& v : r.values) {
+      std::string issued, used;
+      for (const std::string& place : v.issued)
+        issued += markup(place) + "\n";
+      for (const std::string& place : v.used)
+        used += markup(place) + "\n";
+      if (v.use_count > v.used.size())
+        used += "and " + std::to_string(v.use_count - v.used.size()) + " more\n";
+      out += "<tr><td><pre>" + markup(v.value) + "</pre>" +
+             (v.rule.empty() ? "" : "rule " + markup(v.rule)) + "</td><td><pre>" + issued +
+             "</pre></td><td><pre>" + used + "</pre></td></tr>\n";
+    }
+    out += "</table>\n";
+  }
+}
+
 }  // namespace
 
 std::string to_html(const RunReport& report) {
@@ -212,6 +236,7 @@ std::string to_html(const RunReport& report) {
   }
 
   html_rules(out, report.rules);
+  html_correlated(out, report.correlated);
 
   if (!report.latencies.empty()) {
     out +=

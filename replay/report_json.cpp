@@ -108,6 +108,19 @@ std::string to_json(const RunReport& report) {
     rules.push_back(
         {{"recording", r.recording}, {"recording_id", r.recording_id}, {"noise", noise}});
   }
+  json correlated = json::array();
+  for (const RunReport::Correlated& r : report.correlated) {
+    json values = json::array();
+    for (const RunReport::CorrelatedValue& v : r.values) {
+      values.push_back({{"value", v.value},
+                        {"rule", v.rule},
+                        {"issued", v.issued},
+                        {"used", v.used},
+                        {"use_count", v.use_count}});
+    }
+    correlated.push_back(
+        {{"recording", r.recording}, {"recording_id", r.recording_id}, {"values", values}});
+  }
   json out = {{"command", report.command},
               {"target", report.target},
               {"db", report.db},
@@ -127,6 +140,7 @@ std::string to_json(const RunReport& report) {
               {"sessions", std::move(sessions)},
               {"latencies", std::move(latencies)},
               {"rules", std::move(rules)},
+              {"correlated", std::move(correlated)},
               {"server_output", report.server_output}};
   // Bodies may be binary: invalid UTF-8 becomes U+FFFD rather than an exception.
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

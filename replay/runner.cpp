@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "net/timer.h"
+#include "replay/json_diff.h"
 #include "protocol/cookie_jar.h"
 #include "protocol/text.h"
 #include "protocol/url.h"
@@ -262,8 +263,35 @@ RunResult run(net::Loop& loop, const std::vector<Prepared>& recordings,
   }
   out.report.latencies = latency_stats(latencies);
   mark_varying_between_copies(out.report, out.recording_of);
-  for (const Prepared& p : recordings)
+  for (const Prepared& p : recordings) {
     out.report.rules.push_back({p.name, p.id, p.noise.rules()});
+    out.report.correlated.push_back({p.name, p.id, correlated_values(*p.correlations)});
+  }
+  return out;
+}
+
+// ---- Correlated values, for the reports -----------------------------------------------------
+
+std::vector<RunReport::CorrelatedValue> correlated_values(const Correlations& correlations) {
+  constexpr size_t kPlaces = 32;
+  std::vector<RunReport::CorrelatedValue> out;
+  const auto& list = correlations.list();
+  for (size_t i = 0; i < list.size(); ++i) {
+    const Correlation& c = list[i];
+    RunReport::CorrelatedValue v;
+    v.value = text_excerpt(c.value, 40);
+    v.rule = c.rule;
+    for (const Source& s : c.sources) {
+      std::string d = describe(s);
+      if (v.issued.size() < kPlaces &&
+          std::find(v.issued.begin(), v.issued.end(), d) == v.issued.end())
+        v.issued.push_back(std::move(d));
+    }
+    for (size_t k = 0; k < c.uses.size() && k < kPlaces; ++k)
+      v.used.push_back(describe(c.uses[k]));
+    v.use_count = correlations.use_count(i);
+    out.push_back(std::move(v));
+  }
   return out;
 }
 

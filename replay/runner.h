@@ -159,6 +159,9 @@ RunResult run(net::Loop& loop, const std::vector<Prepared>& recordings,
 inline constexpr std::string_view kVariesBetweenCopies = "varies between copies";
 size_t mark_varying_between_copies(RunReport& report, const std::vector<size_t>& recording_of);
 
+// The correlated values of a recording as the reports list them (RunReport::correlated).
+std::vector<RunReport::CorrelatedValue> correlated_values(const Correlations& correlations);
+
 // The differences between two live runs of the same copy of a recording: `a` plays the
 // recording's part (expected), `b` the live part. Used by --calibrate (two runs against one
 // target: what differs is noise) and by diff (A against B).

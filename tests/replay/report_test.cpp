@@ -546,3 +546,25 @@ TEST_CASE("the HTML report shows each noise rule's origin and evidence") {
   CHECK(html.find("<td>calibration</td>") != std::string::npos);
   CHECK(html.find("<td>rules file</td>") != std::string::npos);
 }
+
+TEST_CASE("the HTML and JSON reports list each correlated value with its places") {
+  RunReport r;
+  RunReport::CorrelatedValue csrf{"Xq7/pL+9Zk==",
+                                  "",
+                                  {"the text after \"_csrf: unescape('\" (JavaScript escape()) "
+                                   "in GET /board"},
+                                  {"header x-csrf-token of POST /api/token", "packet 40{…}"},
+                                  40};
+  r.correlated.push_back({"board", 1, {csrf}});
+  std::string html = to_html(r);
+  CHECK(html.find("<h2>Correlated values</h2>") != std::string::npos);
+  CHECK(html.find("<h3>board (1 value)</h3>") != std::string::npos);
+  CHECK(html.find("<pre>Xq7/pL+9Zk==</pre>") != std::string::npos);
+  CHECK(html.find("the text after &quot;_csrf: unescape(&#39;&quot;") != std::string::npos);
+  CHECK(html.find("header x-csrf-token of POST /api/token\npacket 40{…}\nand 38 more\n") !=
+        std::string::npos);
+  auto json = nlohmann::json::parse(to_json(r));
+  REQUIRE(json["correlated"].size() == 1);
+  CHECK(json["correlated"][0]["values"][0]["use_count"] == 40);
+  CHECK(json["correlated"][0]["values"][0]["issued"].size() == 1);
+}
