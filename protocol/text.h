@@ -20,6 +20,10 @@ Result<std::string> base64_decode(std::string_view text);
 
 bool is_valid_utf8(std::string_view bytes);
 
+// Appends a code point in UTF-8; a surrogate, zero or one beyond U+10FFFF is written as U+FFFD
+// (the replacement character), as HTML and JSON decoders do.
+void append_utf8(std::string& out, uint32_t code_point);
+
 // The number of UTF-16 code units the UTF-8 text takes, or nullopt if it is not valid UTF-8.
 std::optional<size_t> utf16_length(std::string_view utf8);
 

@@ -24,25 +24,6 @@ std::string lowered(std::string_view s) {
   return out;
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += char(0xC0 | (cp >> 6));
-    out += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += char(0xE0 | (cp >> 12));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  } else {
-    out += char(0xF0 | (cp >> 18));
-    out += char(0x80 | ((cp >> 12) & 0x3F));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  }
-}
-
 struct Tag {
   std::string name;                               // lower-case
   std::map<std::string, std::string> attributes;  // lower-case names; first one wins
@@ -128,7 +109,9 @@ size_t skip_raw_text(std::string_view html, size_t from, const std::string& name
 std::string decode_html_entities(std::string_view text) {
   if (text.find('&') == std::string_view::npos) return std::string(text);
   static const std::pair<const char*, const char*> named[] = {
-      {"amp", "&"}, {"lt", "<"}, {"gt", ">"}, {"quot", "\""}, {"apos", "'"}, {"nbsp", "\xC2\xA0"},
+      {"amp", "&"},  {"lt", "<"},          {"gt", ">"},    {"quot", "\""},
+      {"apos", "'"}, {"nbsp", "\xC2\xA0"}, {"sol", "/"},   {"equals", "="},
+      {"plus", "+"}, {"grave", "`"},       {"colon", ":"},
   };
   std::string out;
   out.reserve(text.size());
@@ -162,7 +145,7 @@ std::string decode_html_entities(std::string_view text) {
         if (cp > 0x10FFFF) cp = 0x110000;  // saturate: stays invalid, never overflows
       }
       if (ok) {
-        append_utf8(out, cp);
+        text::append_utf8(out, cp);
         done = true;
       }
     } else {

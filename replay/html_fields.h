@@ -27,8 +27,9 @@ struct HtmlField {
 // The fields of a page in document order, at most `max_fields` of them.
 std::vector<HtmlField> html_fields(std::string_view html, size_t max_fields = 4096);
 
-// Decodes character references (&amp; &lt; &gt; &quot; &apos; &nbsp; &#NN; &#xHH;); anything
-// else is kept as written.
+// Decodes character references (&amp; &lt; &gt; &quot; &apos; &nbsp; &sol; &equals; &plus;
+// &grave; &colon; &#NN; &#xHH;; an invalid code point as U+FFFD); anything else is kept as
+// written.
 std::string decode_html_entities(std::string_view text);
 
 }  // namespace wa::replay

@@ -11,11 +11,11 @@
 #include <unordered_map>
 
 #include "net/timer.h"
-#include "replay/json_diff.h"
 #include "protocol/cookie_jar.h"
 #include "protocol/text.h"
 #include "protocol/url.h"
 #include "replay/copy_run.h"
+#include "replay/json_diff.h"
 
 namespace wa::replay {
 

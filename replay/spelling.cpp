@@ -6,6 +6,7 @@
 #include "protocol/socketio_json.h"
 #include "protocol/text.h"
 #include "protocol/url.h"
+#include "replay/html_fields.h"
 
 namespace wa::replay {
 namespace {
@@ -32,6 +33,17 @@ void append_u_escape(std::string& out, uint32_t unit) {
     out += digits[(unit >> shift) & 0xF];
 }
 
+// The code points of valid UTF-8 text, one at a time.
+uint32_t next_code_point(std::string_view text, size_t& i) {
+  auto c = static_cast<unsigned char>(text[i]);
+  int extra = c < 0x80 ? 0 : c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+  uint32_t cp = extra == 0 ? c : c & (0x3F >> extra);
+  for (int k = 1; k <= extra && i + size_t(k) < text.size(); ++k)
+    cp = (cp << 6) | (static_cast<unsigned char>(text[i + size_t(k)]) & 0x3F);
+  i += size_t(extra) + 1;
+  return cp;
+}
+
 // Python's json.dumps(ensure_ascii=True): every non-ASCII character as \uXXXX, lower-case hex,
 // surrogate pairs above U+FFFF (PROTOCOLS.md §2: Flask-SocketIO writes "h\u00e9llo").
 std::string json_ascii_escape(std::string_view value) {
@@ -45,11 +57,7 @@ std::string json_ascii_escape(std::string_view value) {
       ++i;
       continue;
     }
-    int extra = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
-    uint32_t cp = c & (0x3F >> extra);
-    for (int k = 1; k <= extra && i + k < escaped.size(); ++k)
-      cp = (cp << 6) | (static_cast<unsigned char>(escaped[i + k]) & 0x3F);
-    i += size_t(extra) + 1;
+    uint32_t cp = next_code_point(escaped, i);
     if (cp >= 0x10000) {
       cp -= 0x10000;
       append_u_escape(out, 0xD800 + (cp >> 10));
@@ -100,35 +108,6 @@ std::string html_escape(std::string_view value, bool hex) {
     }
   }
   return out;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += char(0xC0 | (cp >> 6));
-    out += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += char(0xE0 | (cp >> 12));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  } else {
-    out += char(0xF0 | (cp >> 18));
-    out += char(0x80 | ((cp >> 12) & 0x3F));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  }
-}
-
-// The code points of valid UTF-8 text, one at a time.
-uint32_t next_code_point(std::string_view text, size_t& i) {
-  auto c = static_cast<unsigned char>(text[i]);
-  int extra = c < 0x80 ? 0 : c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
-  uint32_t cp = extra == 0 ? c : c & (0x3F >> extra);
-  for (int k = 1; k <= extra && i + size_t(k) < text.size(); ++k)
-    cp = (cp << 6) | (static_cast<unsigned char>(text[i + size_t(k)]) & 0x3F);
-  i += size_t(extra) + 1;
-  return cp;
 }
 
 // JavaScript's escape() (ECMA-262 §B.2.1.1), over UTF-16 code units.
@@ -192,7 +171,11 @@ bool append_units(std::string& out, const std::vector<uint32_t>& units) {
     } else if (u >= 0xDC00 && u <= 0xDFFF) {
       return false;
     }
-    append_utf8(out, u);
+    if (u == 0) {
+      out += '\0';  // escape() wrote a NUL as %00; it is no error here
+    } else {
+      text::append_utf8(out, u);
+    }
   }
   return true;
 }
@@ -221,47 +204,6 @@ std::optional<std::string> js_unescape(std::string_view text) {
     out += text[i++];
   }
   if (!append_units(out, units)) return std::nullopt;
-  return out;
-}
-
-std::optional<std::string> html_unescape(std::string_view text) {
-  static const std::pair<std::string_view, std::string_view> named[] = {
-      {"amp;", "&"}, {"lt;", "<"},     {"gt;", ">"},   {"quot;", "\""}, {"apos;", "'"},
-      {"sol;", "/"}, {"equals;", "="}, {"plus;", "+"}, {"grave;", "`"}};
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size();) {
-    if (text[i] != '&') {
-      out += text[i++];
-      continue;
-    }
-    std::string_view rest = text.substr(i + 1);
-    if (rest.starts_with('#')) {
-      bool hex = rest.size() > 1 && (rest[1] == 'x' || rest[1] == 'X');
-      size_t start = hex ? 2 : 1, end = start;
-      uint32_t cp = 0;
-      while (end < rest.size() && end - start < 7 &&
-             (hex ? hex_value(rest[end]) >= 0 : (rest[end] >= '0' && rest[end] <= '9'))) {
-        cp = cp * (hex ? 16 : 10) + uint32_t(hex_value(rest[end]));
-        ++end;
-      }
-      if (end == start || end >= rest.size() || rest[end] != ';' || cp == 0 || cp > 0x10FFFF ||
-          (cp >= 0xD800 && cp <= 0xDFFF))
-        return std::nullopt;
-      append_utf8(out, cp);
-      i += 1 + end + 1;
-      continue;
-    }
-    bool found = false;
-    for (const auto& [name, ch] : named) {
-      if (!rest.starts_with(name)) continue;
-      out += ch;
-      i += 1 + name.size();
-      found = true;
-      break;
-    }
-    if (!found) out += text[i++];  // a bare '&', as HTML parsers read it
-  }
   return out;
 }
 
@@ -366,7 +308,7 @@ std::optional<std::string> unspell(std::string_view text, Spelling s) {
     }
     case Spelling::html:
     case Spelling::html_hex:
-      return html_unescape(text);
+      return decode_html_entities(text);
     case Spelling::js_escape:
       return js_unescape(text);
     case Spelling::base64:

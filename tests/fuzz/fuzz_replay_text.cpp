@@ -5,7 +5,10 @@
 // - every whole-token occurrence find_whole reports is one the one-pass NeedleSet scan reports,
 //   and replace_whole replaces exactly those;
 // - json_diff finds nothing between a value and itself, and json_equal is symmetric;
-// - a parsed rules file holds only noise rules that check_noise_rule accepts.
+// - a parsed rules file holds only noise rules that check_noise_rule accepts;
+// - every spelling of a value reads back as that value (unspell(spell(v)) == v);
+// - a text place learned anywhere in a recorded text reads a live text without fault, and a
+//   value it reads is never empty.
 //
 // tests/fuzz/CMakeLists.txt links wa_protocol only, and these sources need nothing else of
 // ours, so they are compiled into the target here.
@@ -21,6 +24,7 @@
 #include "replay/rules.cpp"
 #include "replay/socket_event.cpp"
 #include "replay/spelling.cpp"
+#include "replay/text_place.cpp"
 
 using namespace wa;
 using namespace wa::replay;
@@ -82,12 +86,42 @@ void rules(std::string_view input) {
     (void)r->may_substitute(s.name, Part::header, s.header);
 }
 
+void spelled(std::string_view value) {
+  for (const auto& s : spellings(value)) {
+    auto back = unspell(s.text, s.spelling);
+    check(back.has_value() && *back == value);
+  }
+  for (int s = 0; s < kSpellingCount; ++s)
+    (void)unspell(value, Spelling(s));
+}
+
+// "<offset byte><length byte><recorded>\n<live>": a value at that place of the recorded text.
+void place(std::string_view input) {
+  if (input.size() < 2) return;
+  size_t offset = static_cast<unsigned char>(input[0]),
+         length = static_cast<unsigned char>(input[1]);
+  input.remove_prefix(2);
+  size_t nl = input.find('\n');
+  if (nl == std::string_view::npos) return;
+  std::string_view recorded = input.substr(0, nl), live = input.substr(nl + 1);
+  if (offset >= recorded.size() || length == 0) return;
+  length = std::min(length, recorded.size() - offset);
+  for (int s = 0; s < kSpellingCount; ++s) {
+    auto value = unspell(recorded.substr(offset, length), Spelling(s));
+    if (!value || value->empty()) continue;
+    TextPlace p = learn_place(recorded, offset, length, Spelling(s), *value);
+    check(p.occurrences == 0 || p.occurrence < p.occurrences);
+    if (auto v = read_place(p, live)) check(!v->value.empty());
+    (void)read_place(p, recorded);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 5) {
+  switch (data[0] % 7) {
     case 0:
       for (const auto& f : html_fields(input))
         check(!f.name.empty());
@@ -106,6 +140,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)decode_content(input, "gzip", 1 << 20);
       (void)decode_content(input, "deflate", 1 << 20);
       (void)body_kind("", input);
+      break;
+    case 5:
+      spelled(input);
+      break;
+    case 6:
+      place(input);
       break;
   }
   return 0;
