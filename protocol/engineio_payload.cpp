@@ -122,18 +122,11 @@ Result<std::vector<Packet>> decode_v3_binary(std::string_view body, const Limits
 constexpr std::string_view kJsonpHead = "___eio[";
 constexpr std::string_view kJsonpFoot = ");";
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::optional<uint32_t> hex_digits(std::string_view s, size_t at, size_t count) {
   if (at + count > s.size()) return std::nullopt;
   uint32_t v = 0;
   for (size_t k = 0; k < count; ++k) {
-    int h = hex_value(s[at + k]);
+    int h = text::hex_value(s[at + k]);
     if (h < 0) return std::nullopt;
     v = v * 16 + static_cast<uint32_t>(h);
   }

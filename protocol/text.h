@@ -20,6 +20,12 @@ Result<std::string> base64_decode(std::string_view text);
 
 bool is_valid_utf8(std::string_view bytes);
 
+// The value of a hex digit (0-9, a-f, A-F), or -1 for any other byte.
+int hex_value(char c);
+inline bool is_hex(char c) {
+  return hex_value(c) >= 0;
+}
+
 // Appends a code point in UTF-8; a surrogate, zero or one beyond U+10FFFF is written as U+FFFD
 // (the replacement character), as HTML and JSON decoders do.
 void append_utf8(std::string& out, uint32_t code_point);

@@ -19,13 +19,6 @@ bool is_alpha(unsigned char c) {
 bool is_digit(unsigned char c) {
   return c >= '0' && c <= '9';
 }
-bool is_hex(unsigned char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-int hex_value(unsigned char c) {
-  if (is_digit(c)) return c - '0';
-  return (c | 0x20) - 'a' + 10;
-}
 char to_lower(char c) {
   return (c >= 'A' && c <= 'Z') ? char(c + 32) : c;
 }
@@ -49,7 +42,7 @@ bool is_sub_delim(unsigned char c) {
          c == '+' || c == ',' || c == ';' || c == '=';
 }
 bool valid_escape_at(std::string_view s, size_t i) {
-  return i + 2 < s.size() && s[i] == '%' && is_hex(s[i + 1]) && is_hex(s[i + 2]);
+  return i + 2 < s.size() && s[i] == '%' && text::is_hex(s[i + 1]) && text::is_hex(s[i + 2]);
 }
 
 // The schemes whose URLs must carry a host, and whose default ports normalise() drops
@@ -124,8 +117,8 @@ std::optional<std::array<uint16_t, 8>> parse_ipv6(std::string_view s) {
     if (n == 8) return std::nullopt;
     size_t start = i;
     uint32_t v = 0;
-    while (i < s.size() && i - start < 4 && is_hex(s[i]))
-      v = v * 16 + hex_value(s[i++]);
+    while (i < s.size() && i - start < 4 && text::is_hex(s[i]))
+      v = v * 16 + text::hex_value(s[i++]);
     if (i == start) return std::nullopt;
     if (i < s.size() && s[i] == '.') {
       auto v4 = parse_ipv4(s.substr(start));
@@ -135,7 +128,7 @@ std::optional<std::array<uint16_t, 8>> parse_ipv6(std::string_view s) {
       i = s.size();
       break;
     }
-    if (i < s.size() && is_hex(s[i])) return std::nullopt;  // five hex digits
+    if (i < s.size() && text::is_hex(s[i])) return std::nullopt;  // five hex digits
     groups[n++] = uint16_t(v);
     if (i == s.size()) break;
     if (s[i] != ':') return std::nullopt;

@@ -2,6 +2,7 @@
 // substitution of correlated values inside a URL without re-encoding what it does not touch.
 #include <algorithm>
 
+#include "protocol/text.h"
 #include "protocol/url.h"
 
 namespace wa::url {
@@ -12,13 +13,6 @@ constexpr char kHex[] = "0123456789ABCDEF";
 bool is_alnum(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
-bool is_hex(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-int hex_value(unsigned char c) {
-  return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-}
-
 // encodeURIComponent (ECMA-262 §19.2.6.5) leaves these; the form serialiser (WHATWG URL
 // §5.2, application/x-www-form-urlencoded) leaves fewer.
 bool keeps(unsigned char c, Flavour flavour) {
@@ -39,8 +33,10 @@ std::vector<Unit> decode_units(std::string_view raw, bool plus_is_space) {
   std::vector<Unit> units;
   units.reserve(raw.size());
   for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '%' && i + 2 < raw.size() && is_hex(raw[i + 1]) && is_hex(raw[i + 2])) {
-      units.push_back({i, 3, char(hex_value(raw[i + 1]) * 16 + hex_value(raw[i + 2])), false});
+    if (raw[i] == '%' && i + 2 < raw.size() && text::is_hex(raw[i + 1]) &&
+        text::is_hex(raw[i + 2])) {
+      units.push_back(
+          {i, 3, char(text::hex_value(raw[i + 1]) * 16 + text::hex_value(raw[i + 2])), false});
       i += 2;
     } else if (raw[i] == '+' && plus_is_space) {
       units.push_back({i, 1, ' ', true});
@@ -113,7 +109,7 @@ std::string percent_encode(std::string_view bytes, Flavour flavour) {
 Result<std::string> percent_decode(std::string_view text, Flavour flavour) {
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] != '%') continue;
-    if (i + 2 >= text.size() || !is_hex(text[i + 1]) || !is_hex(text[i + 2])) {
+    if (i + 2 >= text.size() || !text::is_hex(text[i + 1]) || !text::is_hex(text[i + 2])) {
       return fail(Errc::bad_encoding, "'%' not followed by two hex digits");
     }
     i += 2;

@@ -11,10 +11,6 @@
 namespace wa::replay {
 namespace {
 
-bool is_hex(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 // RFC 8259 §7 escaping as JSON.stringify and Python's json.dumps write it; non-ASCII stays.
 std::string json_escape(std::string_view value) {
   // Most values (ids, tokens) need no escape: the serializer only for those that do.
@@ -142,19 +138,12 @@ std::string js_escape(std::string_view value) {
   return out;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // `digits` hex digits at text[i]; -1 when they are not all there.
 long read_hex(std::string_view text, size_t i, size_t digits) {
   if (i + digits > text.size()) return -1;
   long v = 0;
   for (size_t k = 0; k < digits; ++k) {
-    int d = hex_value(text[i + k]);
+    int d = text::hex_value(text[i + k]);
     if (d < 0) return -1;
     v = v * 16 + d;
   }
@@ -363,12 +352,13 @@ bool whole_token_at(std::string_view text, size_t pos, size_t len) {
   auto at = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
   if (pos > 0 && is_token_byte(at(pos)) && is_token_byte(at(pos - 1))) {
     // An escape right before the value stands for a separator: "%3A", "\n", "\u00e9".
-    bool percent = pos >= 3 && text[pos - 3] == '%' && is_hex(at(pos - 2)) && is_hex(at(pos - 1));
+    bool percent =
+        pos >= 3 && text[pos - 3] == '%' && text::is_hex(at(pos - 2)) && text::is_hex(at(pos - 1));
     bool short_escape = pos >= 2 && text[pos - 2] == '\\' &&
                         std::strchr("nrtbf", text[pos - 1]) != nullptr && text[pos - 1] != 0;
     bool u_escape = pos >= 6 && text[pos - 6] == '\\' && text[pos - 5] == 'u' &&
-                    is_hex(at(pos - 4)) && is_hex(at(pos - 3)) && is_hex(at(pos - 2)) &&
-                    is_hex(at(pos - 1));
+                    text::is_hex(at(pos - 4)) && text::is_hex(at(pos - 3)) &&
+                    text::is_hex(at(pos - 2)) && text::is_hex(at(pos - 1));
     if (!percent && !short_escape && !u_escape) return false;
   }
   size_t end = pos + len;
