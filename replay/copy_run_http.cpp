@@ -210,6 +210,7 @@ const store::Exchange* CopyRun::recorded_full_answer(const store::Exchange& x) c
 }
 
 void CopyRun::remember_resource(const store::Exchange& x, const store::Exchange& live) {
+  if (!p_.conditional_urls.count(x.url)) return;  // never revalidated: nothing to keep
   Validators v = validators_of(live.response_headers);
   bool full = live.status >= 200 && live.status < 300;
   if (v.empty() || !(full || live.status == 304)) return;

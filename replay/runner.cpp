@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "net/timer.h"
+#include "replay/conditional.h"
 #include "protocol/cookie_jar.h"
 #include "protocol/text.h"
 #include "protocol/url.h"
@@ -125,6 +126,8 @@ Result<Prepared> prepare(store::RecordingData data, const OriginMap& origins,
   p.name = data.recording.name.empty() ? "#" + std::to_string(p.id) : data.recording.name;
   for (const store::CookieEvent& c : data.cookies)
     if (c.kind == store::CookieKind::set) p.server_cookie_names.insert(c.name);
+  for (const store::Exchange& x : data.exchanges)
+    if (is_conditional(x.request_headers)) p.conditional_urls.insert(x.url);
   p.script = std::make_unique<Script>(build_script(
       std::move(data), [&](const std::string& origin) { return origins.mapped(origin); }));
   const Script& s = *p.script;

@@ -93,6 +93,9 @@ struct Prepared {
   NoiseSet noise;
   std::set<std::string> broadcasts;  // broadcast_kinds() of the recording
   std::set<std::string> server_cookie_names;
+  // The URLs of recorded conditional requests (conditional.h): only their live answers are
+  // kept for comparison.
+  std::set<std::string> conditional_urls;
   // By expectation: the action whose start its latency is measured from (-1: none).
   std::vector<int> cause;
   // By expectation: for a server event of a broadcast kind, the client emit it echoes (the

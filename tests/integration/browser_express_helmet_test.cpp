@@ -24,8 +24,8 @@
 #include <memory>
 
 #include "protocol/content_coding.h"
-#include "tests/integration/browser.h"
 #include "tests/integration/replay_run.h"
+#include "tests/integration/sign_in_recording.h"
 
 using namespace wa::test;
 using nlohmann::json;
@@ -67,43 +67,10 @@ bool contains(std::string_view text, std::string_view part) {
   return text.find(part) != std::string_view::npos;
 }
 
-struct Recorded {
-  std::string db;
-  std::string origin;
-  json result;  // what the page's window.done resolved with
-  store::RecordingData data;
-};
+using Recorded = SignInRecording;
 
-// Records the driver's session through the forward proxy; every connection the browser opened
-// has closed once the driver left the page and the browser exited.
 Recorded record(const TempDir& dir) {
-  Recorded r;
-  r.db = dir.file("express_helmet.sqlite");
-  HelmetApp app;
-  r.origin = app.origin();
-  {
-    RecordingProxy proxy(r.db, {"--ca-dir", dir.file("ca")});
-    INFO(proxy.process().tail(4000));
-    {
-      Chromium browser(dir.file("profile"),
-                       {"--proxy-server=" + proxy.origin(), "--proxy-bypass-list=<-loopback>"});
-      CommandRun run = run_command(
-          {"node", repo_path("tests/integration/browser_sign_in.js"), "--devtools",
-           browser.devtools(), "--url", app.origin(), "--timeout-ms", "60000"},
-          {}, 90s);
-      browser.process().wait_exit(10s);
-      INFO(run.out << run.err);
-      REQUIRE(run.exit_code == 0);
-      for (const json& line : json_lines(run.out)) {
-        if (line.value("type", "") == "result") r.result = line.value("value", json());
-      }
-      REQUIRE(r.result.is_object());
-    }
-    REQUIRE(proxy.interrupt() == 0);
-  }
-  CHECK(app.stop() == 0);
-  r.data = load_capture(r.db);
-  return r;
+  return record_sign_in(dir, kApp, "express_helmet");
 }
 
 // Made once: doctest runs the test case once per SUBCASE. Removed at exit.
@@ -119,32 +86,6 @@ Case& recorded() {
     c->rec = record(c->dir);
   }
   return *c;
-}
-
-template <class Checks>
-void isolated(Checks&& checks) {
-  try {
-    checks();
-  } catch (const doctest::detail::TestFailureException&) {
-  }
-}
-
-bool of_app(const store::Exchange& x, const std::string& origin) {
-  return x.url.rfind(origin + "/", 0) == 0;
-}
-
-bool is_engineio(const store::Exchange& x) {
-  return contains(x.url, "EIO=");
-}
-
-// The app's exchange `method path` (the path without its query), or null.
-const store::Exchange* exchange(const Recorded& r, const std::string& method,
-                                const std::string& path) {
-  for (const auto& x : r.data.exchanges) {
-    std::string p = path_of(x.url);
-    if (x.method == method && of_app(x, r.origin) && p.substr(0, p.find('?')) == path) return &x;
-  }
-  return nullptr;
 }
 
 // A response body without its content coding.
@@ -166,16 +107,6 @@ std::string attribute_after(const std::string& html, const std::string& anchor,
   return html.substr(at, html.find('"', at) - at);
 }
 
-// The HTTP requests a replay sends itself and compares: the app's own that were answered,
-// except Engine.IO's (the live socket client makes those).
-size_t replayable_exchanges(const Recorded& r) {
-  size_t n = 0;
-  for (const auto& x : r.data.exchanges) {
-    if (of_app(x, r.origin) && x.status != 0 && x.status != 101 && !is_engineio(x)) ++n;
-  }
-  return n;
-}
-
 // The server Socket.IO packets a replay expects (CONNECT reply, events, acks).
 size_t expected_packets(const Recorded& r) {
   size_t n = 0;
@@ -189,14 +120,6 @@ size_t expected_packets(const Recorded& r) {
 
 // The CONNECT reply, welcome, note:created and the ack of note:pin.
 constexpr size_t kServerPackets = 4;
-
-const store::SocketPacket* packet_of(const Recorded& r, store::Direction direction, int sio_type,
-                                     const std::string& event = {}) {
-  for (const auto& p : r.data.packets) {
-    if (p.direction == direction && p.sio_type == sio_type && p.event == event) return &p;
-  }
-  return nullptr;
-}
 
 json args_of(const store::SocketPacket* p) {
   REQUIRE(p != nullptr);
@@ -278,12 +201,12 @@ TEST_CASE("browser express_helmet: helmet, compression, csrf-csrf and Socket.IO 
     isolated([&] {
       INFO(wa::test::describe(rec.data));
       // Every text response of Express was gzip'd and carries helmet's CSP with a nonce.
-      const store::Exchange* login_page = exchange(rec, "GET", "/");
-      const store::Exchange* login = exchange(rec, "POST", "/login");
-      const store::Exchange* notes_page = exchange(rec, "GET", "/notes");
-      const store::Exchange* me = exchange(rec, "GET", "/api/me");
-      const store::Exchange* post = exchange(rec, "POST", "/api/notes");
-      const store::Exchange* client = exchange(rec, "GET", "/vendor/socket.io.min.js");
+      const store::Exchange* login_page = app_exchange(rec, "GET", "/");
+      const store::Exchange* login = app_exchange(rec, "POST", "/login");
+      const store::Exchange* notes_page = app_exchange(rec, "GET", "/notes");
+      const store::Exchange* me = app_exchange(rec, "GET", "/api/me");
+      const store::Exchange* post = app_exchange(rec, "POST", "/api/notes");
+      const store::Exchange* client = app_exchange(rec, "GET", "/vendor/socket.io.min.js");
       REQUIRE(login_page != nullptr);
       REQUIRE(login != nullptr);
       REQUIRE(notes_page != nullptr);

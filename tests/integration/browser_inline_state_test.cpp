@@ -25,8 +25,8 @@
 #include <cstdlib>
 #include <memory>
 
-#include "tests/integration/browser.h"
 #include "tests/integration/replay_run.h"
+#include "tests/integration/sign_in_recording.h"
 
 using namespace wa::test;
 using nlohmann::json;
@@ -46,46 +46,11 @@ bool contains(std::string_view text, std::string_view part) {
   return text.find(part) != std::string_view::npos;
 }
 
-struct Recorded {
-  std::string db;
-  std::string origin;
-  json result;  // what the page's window.done resolved with
-  store::RecordingData data;
-};
+using Recorded = SignInRecording;
 
 // `transports`: the page's socket transports (TRANSPORTS of the app), "" for Socket.IO's own.
 Recorded record(const TempDir& dir, const std::string& transports = "") {
-  Recorded r;
-  r.db = dir.file("inline_state" + transports + ".sqlite");
-  require_node_modules();
-  Process app({"node", repo_path(kApp)}, {{"PORT", "0"}, {"TRANSPORTS", transports}});
-  const std::string_view ready = "LISTENING ";
-  auto line = app.wait_for_prefix(ready, 60000ms);
-  REQUIRE_MESSAGE(line, "the inline_state app did not start\n" << app.tail());
-  r.origin = "http://127.0.0.1:" + line->substr(ready.size());
-  {
-    RecordingProxy proxy(r.db, {"--ca-dir", dir.file("ca")});
-    INFO(proxy.process().tail(4000));
-    {
-      Chromium browser(dir.file("profile" + transports),
-                       {"--proxy-server=" + proxy.origin(), "--proxy-bypass-list=<-loopback>"});
-      CommandRun run =
-          run_command({"node", repo_path("tests/integration/browser_sign_in.js"), "--devtools",
-                       browser.devtools(), "--url", r.origin, "--timeout-ms", "60000"},
-                      {}, 90s);
-      browser.process().wait_exit(10s);
-      INFO(run.out << run.err);
-      REQUIRE(run.exit_code == 0);
-      for (const json& l : json_lines(run.out)) {
-        if (l.value("type", "") == "result") r.result = l.value("value", json());
-      }
-      REQUIRE(r.result.is_object());
-    }
-    REQUIRE(proxy.interrupt() == 0);
-  }
-  CHECK(app.stop() == 0);
-  r.data = load_capture(r.db);
-  return r;
+  return record_sign_in(dir, kApp, "inline_state" + transports, {{"TRANSPORTS", transports}});
 }
 
 struct Case {
@@ -102,32 +67,6 @@ Case& recorded() {
   return *c;
 }
 
-template <class Checks>
-void isolated(Checks&& checks) {
-  try {
-    checks();
-  } catch (const doctest::detail::TestFailureException&) {
-  }
-}
-
-bool of_app(const store::Exchange& x, const std::string& origin) {
-  return x.url.rfind(origin + "/", 0) == 0;
-}
-
-bool is_engineio(const store::Exchange& x) {
-  return contains(x.url, "EIO=");
-}
-
-// The app's exchange `method path` (the path without its query), or null.
-const store::Exchange* exchange(const Recorded& r, const std::string& method,
-                                const std::string& path) {
-  for (const auto& x : r.data.exchanges) {
-    std::string p = path_of(x.url);
-    if (x.method == method && of_app(x, r.origin) && p.substr(0, p.find('?')) == path) return &x;
-  }
-  return nullptr;
-}
-
 // The app's exchange whose path starts with `prefix` and ends with `suffix`, or null.
 const store::Exchange* exchange_like(const Recorded& r, const std::string& prefix,
                                      const std::string& suffix) {
@@ -136,14 +75,6 @@ const store::Exchange* exchange_like(const Recorded& r, const std::string& prefi
     if (of_app(x, r.origin) && p.starts_with(prefix) && p.ends_with(suffix)) return &x;
   }
   return nullptr;
-}
-
-size_t replayable_exchanges(const Recorded& r) {
-  size_t n = 0;
-  for (const auto& x : r.data.exchanges) {
-    if (of_app(x, r.origin) && x.status != 0 && x.status != 101 && !is_engineio(x)) ++n;
-  }
-  return n;
 }
 
 // The app's exchanges `GET path` in recorded order.
@@ -156,14 +87,6 @@ std::vector<const store::Exchange*> exchanges_of(const Recorded& r, const std::s
 
 // The CONNECT reply, state, and the acks of token:check and card:add.
 constexpr size_t kServerPackets = 4;
-
-const store::SocketPacket* packet_of(const Recorded& r, store::Direction direction, int sio_type,
-                                     const std::string& event = {}) {
-  for (const auto& p : r.data.packets) {
-    if (p.direction == direction && p.sio_type == sio_type && p.event == event) return &p;
-  }
-  return nullptr;
-}
 
 ReplayRun replay(const TempDir& dir, const std::string& db, std::vector<std::string> args) {
   args.insert(args.begin(), {"--timeout", "30000"});
@@ -195,13 +118,13 @@ TEST_CASE("browser inline_state: values in inline scripts, JSON blobs, asset URL
   std::string member_id = rec.result["state"].value("memberId", "");
 
   // The values, where the page and the client had them.
-  const store::Exchange* login_page = exchange(rec, "GET", "/");
-  const store::Exchange* login = exchange(rec, "POST", "/login");
-  const store::Exchange* board_page = exchange(rec, "GET", "/board");
-  const store::Exchange* css = exchange(rec, "GET", "/static/board.css");
+  const store::Exchange* login_page = app_exchange(rec, "GET", "/");
+  const store::Exchange* login = app_exchange(rec, "POST", "/login");
+  const store::Exchange* board_page = app_exchange(rec, "GET", "/board");
+  const store::Exchange* css = app_exchange(rec, "GET", "/static/board.css");
   const store::Exchange* script = exchange_like(rec, "/static/board.", ".js");
-  const store::Exchange* get_token = exchange(rec, "POST", "/api/token");
-  const store::Exchange* profile = exchange(rec, "GET", "/api/profile");
+  const store::Exchange* get_token = app_exchange(rec, "POST", "/api/token");
+  const store::Exchange* profile = app_exchange(rec, "GET", "/api/profile");
   REQUIRE(login_page);
   REQUIRE(login);
   REQUIRE(board_page);
@@ -226,7 +149,7 @@ TEST_CASE("browser inline_state: values in inline scripts, JSON blobs, asset URL
       CHECK(csrf.size() == 28);
       CHECK(contains(board_page->response_body.bytes, "<script type=\"application/json\""));
       CHECK(contains(board_page->response_body.bytes, "\"boardId\":\"" + board_id + "\""));
-      CHECK(exchange(rec, "GET", "/api/boards/" + board_id) != nullptr);
+      CHECK(app_exchange(rec, "GET", "/api/boards/" + board_id) != nullptr);
       CHECK(css->status == 200);
       CHECK(script->status == 200);
       CHECK(get_token->status == 200);
