@@ -11,10 +11,10 @@
 #include <unordered_map>
 
 #include "net/timer.h"
-#include "replay/conditional.h"
 #include "protocol/cookie_jar.h"
 #include "protocol/text.h"
 #include "protocol/url.h"
+#include "replay/conditional.h"
 #include "replay/copy_run.h"
 #include "replay/json_diff.h"
 
