@@ -191,6 +191,10 @@ struct ValuePair {
   std::string_view recorded;
   std::string_view live;
   size_t correlation = 0;
+  // When known (LiveValues::pairs()), the spellings already made: the recorded value's distinct
+  // ones (Correlation::spelled) and the live value's, by Spelling. Null: spelled when needed.
+  const std::vector<SpelledValue>* recorded_spelled = nullptr;
+  const std::vector<std::string>* live_spelled = nullptr;
 };
 
 class LiveValues {
@@ -221,7 +225,9 @@ class LiveValues {
   // spelling; values not yet seen live are left alone. `count` receives the replacements.
   std::string substitute(std::string_view text, const Place& place, size_t* count = nullptr) const;
 
-  // Every value whose live counterpart is known, for the matcher's placeholders.
+  // Every value whose live counterpart is known, for the matcher's placeholders. The views
+  // (and the spellings they point to) stay valid until that value's live text changes; learning
+  // the same text again leaves them as they are.
   std::vector<ValuePair> pairs() const;
 
  private:

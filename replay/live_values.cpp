@@ -53,6 +53,8 @@ LiveValues::LiveValues(const Correlations& correlations)
 
 void LiveValues::set(size_t correlation, std::string live) {
   if (correlation >= live_.size() || live.empty()) return;
+  // The same value again changes nothing: the spellings others hold views into stay put.
+  if (live_[correlation] && *live_[correlation] == live) return;
   if (!live_[correlation]) ++known_;
   auto& spelled = live_spelled_[correlation];
   spelled.clear();
@@ -238,7 +240,8 @@ std::string LiveValues::substitute(std::string_view text, const Place& place, si
 std::vector<ValuePair> LiveValues::pairs() const {
   std::vector<ValuePair> out;
   for (size_t i = 0; i < live_.size(); ++i)
-    if (live_[i]) out.push_back({c_->list()[i].value, *live_[i], i});
+    if (live_[i])
+      out.push_back({c_->list()[i].value, *live_[i], i, &c_->list()[i].spelled, &live_spelled_[i]});
   return out;
 }
 

@@ -18,10 +18,25 @@ std::shared_ptr<const SpelledValues> spell_values(std::span<const ValuePair> val
         out->texts.emplace_back(pair.correlation == kPerResponseValue
                                     ? std::string("⟨response value⟩")
                                     : "⟨value " + std::to_string(pair.correlation + 1) + "⟩");
-    for (auto& s : spellings(pair.recorded))
-      out->recorded.push_back({out->texts.emplace_back(std::move(s.text)), label});
-    for (auto& s : spellings(pair.live))
-      out->live.push_back({out->texts.emplace_back(std::move(s.text)), label});
+    // The spellings LiveValues already made, when it made them (distinct ones only).
+    if (pair.recorded_spelled) {
+      for (const SpelledValue& s : *pair.recorded_spelled)
+        out->recorded.push_back({s.text, label});
+    } else {
+      for (auto& s : spellings(pair.recorded))
+        out->recorded.push_back({out->texts.emplace_back(std::move(s.text)), label});
+    }
+    if (pair.live_spelled) {
+      const std::vector<std::string>& live = *pair.live_spelled;
+      for (size_t k = 0; k < live.size(); ++k) {
+        if (std::find(live.begin(), live.begin() + std::ptrdiff_t(k), live[k]) ==
+            live.begin() + std::ptrdiff_t(k))
+          out->live.push_back({live[k], label});
+      }
+    } else {
+      for (auto& s : spellings(pair.live))
+        out->live.push_back({out->texts.emplace_back(std::move(s.text)), label});
+    }
   }
   return out;
 }

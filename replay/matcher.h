@@ -118,6 +118,8 @@ struct SpelledValues {
   std::deque<std::string> texts;  // what the replacements point into
   std::vector<Replacement> recorded, live;
 };
+// The replacements point into `texts` or, for pairs that carry their spellings
+// (ValuePair::recorded_spelled, live_spelled), into those: they must outlive the result.
 std::shared_ptr<const SpelledValues> spell_values(std::span<const ValuePair> values);
 // ValuePair::correlation of a value issued for one response alone (a CSP nonce that the page
 // repeats): it reads "⟨response value⟩".
