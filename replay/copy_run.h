@@ -141,8 +141,8 @@ class CopyRun {
   std::map<size_t, http::Headers> conditional_sent_;
   // The latest full answer recorded for `x`'s resource before `x`, or null.
   const store::Exchange* recorded_full_answer(const store::Exchange& x) const;
-  // What the live answer to `x` is compared with, and what it is compared against, when a
-  // conditional request's answer changed between 304 and full (see conditional.h).
+  // Keeps the validators of a live answer for `x`'s resource (and the answer itself when it is
+  // full), when the recording revalidates that resource later (Prepared::conditional_urls).
   void remember_resource(const store::Exchange& x, const store::Exchange& live);
 
   // ---- Socket.IO sessions (copy_run_socketio.cpp) ----
