@@ -109,6 +109,7 @@ int CopyRun::on_event(size_t index, const SocketEvent& event) {
     paired = int(e);
     if (recorded) values_.on_packet(*recorded, event);
     if (const store::WsMessage* m = s_.expectations[e].message) values_.on_ws_message(*m, event);
+    if (const store::SseEvent* sse = s_.expectations[e].sse) values_.on_sse_event(*sse, event);
     actual_[e] = event_text(event);
     if (!met_[e] && p_.cause[e] >= 0 && action_us_[size_t(p_.cause[e])] >= 0) {
       std::string name = event.kind == EventKind::event ? "event " + event.name

@@ -10,6 +10,7 @@
 #include "protocol/cookie.h"
 #include "protocol/socket_traffic.h"
 #include "protocol/socketio09.h"
+#include "protocol/sse.h"
 #include "protocol/text.h"
 #include "protocol/url.h"
 #include "replay/body.h"
@@ -157,6 +158,7 @@ class Finder {
     for (const auto& p : data_.packets)
       if (p.direction == store::Direction::server) gather_packet(p);
     gather_ws_messages();
+    gather_sse_events();
     gather_text_places();
     for (auto& c : candidates_) {
       std::stable_sort(c.sources.begin(), c.sources.end(),
@@ -344,6 +346,28 @@ class Finder {
     }
   }
 
+  // Server-Sent Events: their {"data": …, "id": …} (data parsed as JSON when it is).
+  void gather_sse_events() {
+    std::map<store::Id, std::string> path_of;  // streams → their path
+    for (const auto& x : data_.exchanges) {
+      auto u = url::parse(x.url);
+      path_of[x.id] = u && !u->path.empty() ? u->path : "/";
+    }
+    for (const store::SseEvent& e : data_.sse_events) {
+      auto stream = path_of.find(e.exchange_id);
+      std::string path = stream == path_of.end() ? "/" : stream->second;
+      SocketEvent event = event_from_sse(path, e.event, e.data, e.event_id);
+      Source s;
+      s.kind = SourceKind::sse_event;
+      s.sse_event_id = e.id;
+      s.time_us = e.time_us;
+      s.nsp = event.nsp;
+      s.name = event.name;
+      s.where = "sse " + event.nsp;
+      offer_json(event.args, s);
+    }
+  }
+
   // Values the client sent that an earlier response body holds where no structure locates
   // them: each body's first occurrence, located by the text around it. Values that a body
   // already gave through a structured place (JSON pointer, hidden input, …) keep that place.
@@ -362,7 +386,9 @@ class Finder {
       if (traffic::Observer::is_socket_request(x.url)) continue;
       auto body = decode_content(x.response_body.bytes, x.response_encoding);
       if (!body || body->size() > kMaxPlacedBody) continue;
-      BodyKind kind = body_kind(header_value(x.response_headers, "content-type"), *body);
+      std::string_view type = header_value(x.response_headers, "content-type");
+      if (sse::is_event_stream(type)) continue;  // read as its events
+      BodyKind kind = body_kind(type, *body);
       if (kind == BodyKind::binary || kind == BodyKind::empty) continue;
       std::unordered_set<size_t> found;
       needles.scan(*body, [&](uint32_t tag, size_t offset, size_t length) {
@@ -536,6 +562,8 @@ const char* source_kind_name(SourceKind kind) {
       return "ws_message";
     case SourceKind::rule:
       return "rule";
+    case SourceKind::sse_event:
+      return "sse_event";
     case SourceKind::text_place:
       return "text_place";
   }
@@ -627,6 +655,9 @@ const std::vector<size_t>& Correlations::issued_by_packet(store::Id id) const {
 const std::vector<size_t>& Correlations::issued_by_ws_message(store::Id id) const {
   return lookup(by_ws_message_, id);
 }
+const std::vector<size_t>& Correlations::issued_by_sse_event(store::Id id) const {
+  return lookup(by_sse_event_, id);
+}
 
 const std::vector<size_t>& Correlations::issued_by_session(store::Id id) const {
   return lookup(by_session_, id);
@@ -670,6 +701,7 @@ Correlations correlate(const store::RecordingData& data, const Rules& rules,
       if (s.kind == SourceKind::session_sid) add_unique(out.by_session_[s.session_id], index);
       if (s.packet_id) add_unique(out.by_packet_[s.packet_id], index);
       if (s.ws_message_id) add_unique(out.by_ws_message_[s.ws_message_id], index);
+      if (s.sse_event_id) add_unique(out.by_sse_event_[s.sse_event_id], index);
       if (s.exchange_id) add_unique(out.by_exchange_[s.exchange_id], index);
     }
     for (const Use& u : corr.uses) {
@@ -712,6 +744,8 @@ std::string describe(const Source& s) {
              s.where;
     case SourceKind::rule:
       return "rule " + s.name + " on " + s.where;
+    case SourceKind::sse_event:
+      return part + s.pointer + " of an SSE event " + s.name + " on " + s.where;
     case SourceKind::text_place: {
       std::string_view left = s.place.left;
       if (left.size() > 24) left = left.substr(left.size() - 24);

@@ -16,8 +16,9 @@
 // value such as a Location); string values in JSON bodies by JSON pointer (and the tokens of
 // URL-like ones); HTML hidden inputs and meta tags; the Engine.IO sid (the open packet) and the
 // Socket.IO 0.9 handshake sid; the Socket.IO v5 CONNECT reply's sid and pid; strings in the
-// arguments of server events and acks, by JSON pointer; and the explicit extract rules of a
-// rules file (replay/rules.h). Found by value, everywhere else: a value the client sent
+// arguments of server events and acks, by JSON pointer; the JSON of plain WebSocket messages and
+// of Server-Sent Events (`/data/token`); and the explicit extract rules of a rules file
+// (replay/rules.h). Found by value, everywhere else: a value the client sent
 // (replay/client_values.h) that an earlier response body of any text type holds — an inline
 // script, a JSON blob in a page, CSS, JavaScript, plain text — in any spelling (HTML character
 // references, escape(), JSON escapes, percent-encoding) is located there by the text around it
@@ -67,7 +68,8 @@ enum class SourceKind : uint8_t {
   ack_arg,          // `pointer` into the arguments of a server ack on `nsp`
   ws_message,       // `pointer` into the JSON of a plain WebSocket server message on `nsp`
   rule,             // extract rule number `rule` of the rules file, named `name`
-  text_place,       // `place` in a response body that no structure locates (text_place.h)
+  sse_event,   // `pointer` into {"data": …, "id": …} of a Server-Sent Event on stream `nsp`
+  text_place,  // `place` in a response body that no structure locates (text_place.h)
 };
 const char* source_kind_name(SourceKind kind);
 
@@ -80,6 +82,7 @@ struct Source {
   store::Id exchange_id = 0;    // HTTP sources; a 0.9 session's handshake exchange
   store::Id packet_id = 0;      // connect_reply, event_arg, ack_arg, event rules
   store::Id ws_message_id = 0;  // ws_message
+  store::Id sse_event_id = 0;   // sse_event
   store::Id session_id = 0;     // session_sid; the session of a packet source
   std::string name;
   std::string pointer;
@@ -133,6 +136,7 @@ class Correlations {
   const std::vector<size_t>& issued_by_exchange(store::Id id) const;
   const std::vector<size_t>& issued_by_packet(store::Id id) const;
   const std::vector<size_t>& issued_by_ws_message(store::Id id) const;
+  const std::vector<size_t>& issued_by_sse_event(store::Id id) const;
   const std::vector<size_t>& issued_by_session(store::Id id) const;
   const std::vector<size_t>& used_by(Use::Owner owner, store::Id id) const;
 
@@ -148,7 +152,7 @@ class Correlations {
   std::vector<Correlation> list_;
   std::vector<size_t> use_counts_;
   Rules rules_;
-  Index by_exchange_, by_packet_, by_session_, by_ws_message_;
+  Index by_exchange_, by_packet_, by_session_, by_ws_message_, by_sse_event_;
   Index used_exchange_, used_ws_, used_packet_;
 };
 
@@ -209,6 +213,8 @@ class LiveValues {
   // What could not be taken faithfully since the last call: a value found at its place in a
   // live body but of another shape than the recorded one (not substituted), one line each.
   std::vector<std::string> take_warnings() { return std::move(warnings_); }
+  // A live Server-Sent Event that corresponds to the recorded `event`.
+  void on_sse_event(const store::SseEvent& recorded, const SocketEvent& live);
   // A live server message of a plain WebSocket that corresponds to the recorded `message`.
   void on_ws_message(const store::WsMessage& recorded, const SocketEvent& live);
   // The live sid of the session that replays recorded session `session_id` (the live client

@@ -159,6 +159,7 @@ void LiveValues::on_response(const store::Exchange& recorded, const store::Excha
         case SourceKind::event_arg:
         case SourceKind::ack_arg:
         case SourceKind::ws_message:
+        case SourceKind::sse_event:
           break;
       }
     }
@@ -190,6 +191,15 @@ void LiveValues::on_ws_message(const store::WsMessage& recorded, const SocketEve
   for (size_t index : c_->issued_by_ws_message(recorded.id)) {
     for (const Source& s : c_->list()[index].sources) {
       if (s.kind != SourceKind::ws_message || s.ws_message_id != recorded.id) continue;
+      learn(index, s, scalar(resolve_pointer(live.args, s.pointer)));
+    }
+  }
+}
+
+void LiveValues::on_sse_event(const store::SseEvent& recorded, const SocketEvent& live) {
+  for (size_t index : c_->issued_by_sse_event(recorded.id)) {
+    for (const Source& s : c_->list()[index].sources) {
+      if (s.kind != SourceKind::sse_event || s.sse_event_id != recorded.id) continue;
       learn(index, s, scalar(resolve_pointer(live.args, s.pointer)));
     }
   }

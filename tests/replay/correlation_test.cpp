@@ -644,10 +644,10 @@ TEST_CASE("a value sent base64url-encoded, and a cookie value the server quoted"
   Recording r;
   auto& doc = r.exchange("POST", "/api/docs", {}, "", 201, {{"Content-Type", "application/json"}},
                          R"({"docId":"doc-7f3a9c2"})");
-  auto& share = r.exchange("GET", "/share/" + spell("doc-7f3a9c2", Spelling::base64url), {}, "",
-                           200, {}, "");
-  auto& login = r.exchange("POST", "/login", {}, "", 303,
-                           {{"Set-Cookie", "sid=\"Qx81kLmZ0p\"; Path=/"}}, "");
+  auto& share =
+      r.exchange("GET", "/share/" + spell("doc-7f3a9c2", Spelling::base64url), {}, "", 200, {}, "");
+  auto& login =
+      r.exchange("POST", "/login", {}, "", 303, {{"Set-Cookie", "sid=\"Qx81kLmZ0p\"; Path=/"}}, "");
   auto& page = r.exchange("GET", "/", {{"Cookie", "sid=\"Qx81kLmZ0p\""}}, "", 200, {}, "");
   Correlations c = correlate(r.data);
   const Correlation* id = find_value(c, "doc-7f3a9c2");
@@ -660,7 +660,35 @@ TEST_CASE("a value sent base64url-encoded, and a cookie value the server quoted"
         kApp + "/share/" + spell("doc-00aa11b", Spelling::base64url));
 
   live.on_response(login, live_response(303, {{"Set-Cookie", "sid=\"Zz42newVal9\"; Path=/"}}, ""));
-  CHECK(live.substitute("sid=\"Qx81kLmZ0p\"",
-                        {Part::header, "Cookie", Use::Owner::exchange, page.id}) ==
-        "sid=\"Zz42newVal9\"");
+  CHECK(live.substitute("sid=\"Qx81kLmZ0p\"", {Part::header, "Cookie", Use::Owner::exchange,
+                                               page.id}) == "sid=\"Zz42newVal9\"");
+}
+
+TEST_CASE("a value issued in a Server-Sent Event and sent back later is correlated") {
+  Recording r;
+  auto& stream = r.exchange("GET", "/events", {}, "", 200, {{"Content-Type", "text/event-stream"}},
+                            "event: ticket\ndata: {\"ticket\":\"tk-93fa01c7e2\"}\n\n");
+  store::SseEvent e;
+  e.id = r.next++;
+  e.exchange_id = stream.id;
+  e.time_us = r.clock;
+  r.clock += 100;
+  e.event = "ticket";
+  e.data = R"({"ticket":"tk-93fa01c7e2"})";
+  r.data.sse_events.push_back(e);
+  auto& redeem = r.exchange("POST", "/api/redeem", {{"Content-Type", "application/json"}},
+                            R"({"ticket":"tk-93fa01c7e2"})", 200, {}, "");
+  Correlations c = correlate(r.data);
+  const Correlation* ticket = find_value(c, "tk-93fa01c7e2");
+  REQUIRE(ticket);
+  // From the event, not from the stream's text: the stream is read as its events.
+  REQUIRE(ticket->sources.size() == 1);
+  CHECK(ticket->sources[0].kind == SourceKind::sse_event);
+  CHECK(describe(ticket->sources[0]) == "/data/ticket of an SSE event ticket on sse /events");
+  LiveValues live(c);
+  live.on_sse_event(r.data.sse_events[0],
+                    event_from_sse("/events", "ticket", R"({"ticket":"tk-live0001"})", {}));
+  CHECK(live.substitute(redeem.request_body.bytes,
+                        {Part::body, {}, Use::Owner::exchange, redeem.id}) ==
+        R"({"ticket":"tk-live0001"})");
 }
