@@ -97,6 +97,12 @@ int64_t response_time(const store::Exchange& x) {
   return x.started_us;
 }
 
+// The path of a URL, "/" when it has none (or does not parse).
+std::string url_path(std::string_view text) {
+  auto u = url::parse(text);
+  return u && !u->path.empty() ? u->path : "/";
+}
+
 std::string exchange_where(const store::Exchange& x) {
   std::string path = x.url;
   if (auto u = url::parse(x.url)) path = u->path.empty() ? "/" : u->path;
@@ -326,8 +332,7 @@ class Finder {
     std::map<store::Id, std::string> path_of;  // plain WebSocket upgrades → their path
     for (const auto& x : data_.exchanges) {
       if (x.status != 101 || traffic::Observer::is_socket_request(x.url)) continue;
-      auto u = url::parse(x.url);
-      path_of[x.id] = u ? u->path : "/";
+      path_of[x.id] = url_path(x.url);
     }
     for (const store::WsMessage& m : data_.ws_messages) {
       if (m.direction != store::Direction::server || m.opcode != 1) continue;
@@ -348,11 +353,13 @@ class Finder {
 
   // Server-Sent Events: their {"data": …, "id": …} (data parsed as JSON when it is).
   void gather_sse_events() {
+    if (data_.sse_events.empty()) return;
+    std::set<store::Id> streams;
+    for (const store::SseEvent& e : data_.sse_events)
+      streams.insert(e.exchange_id);
     std::map<store::Id, std::string> path_of;  // streams → their path
-    for (const auto& x : data_.exchanges) {
-      auto u = url::parse(x.url);
-      path_of[x.id] = u && !u->path.empty() ? u->path : "/";
-    }
+    for (const auto& x : data_.exchanges)
+      if (streams.count(x.id)) path_of[x.id] = url_path(x.url);
     for (const store::SseEvent& e : data_.sse_events) {
       auto stream = path_of.find(e.exchange_id);
       std::string path = stream == path_of.end() ? "/" : stream->second;

@@ -1,8 +1,8 @@
 // The inline_state corpus app (tests/apps/inline_state): Express 4 + Socket.IO 4, handing every
 // value to the page where no structure locates it, and refusing each one stale:
 // - the CSRF token only in an inline script, `unescape('…')` of escape()'s spelling of a base64
-//   value, copied by the page into the sign-in form, later sent in x-csrf-token and in the
-//   socket's CONNECT auth;
+//   value, copied by the page into the sign-in form, later sent in x-csrf-token, in the
+//   socket's CONNECT auth and in the card:add event;
 // - the board's id in a `<script type="application/json">` blob, sent back in a URL path;
 // - asset URLs with cache-busters drawn at start (`board.css?v=<hex>`, `board.<hex>.js`);
 // - an opaque access token with '/', '+' and '=' from a JSON answer, sent as a Bearer header
@@ -175,6 +175,7 @@ TEST_CASE("browser inline_state: values in inline scripts, JSON blobs, asset URL
       const store::SocketPacket* add = packet_of(rec, store::Direction::client, 2, "card:add");
       REQUIRE(add);
       CHECK(parse_args(*add)[0]["memberId"] == member_id);
+      CHECK(parse_args(*add)[0]["csrf"] == csrf);  // the page's token in a socket event too
     });
   }
 
@@ -271,6 +272,8 @@ TEST_CASE("browser inline_state: the first event's member id, over one transport
       CHECK(run.exit_code == 0);
       REQUIRE(run.report.is_object());
       const json& session = run.report["sessions"][0];
+      CHECK(session.value("exchanges", size_t(0)) == replayable_exchanges(rec));
+      CHECK(session.value("events_expected", size_t(0)) == kServerPackets);
       CHECK(session.value("events_matched", size_t(0)) == kServerPackets);
       CHECK(real_differences(run).empty());
       if (run.exit_code != 0) break;

@@ -25,8 +25,9 @@
 //   GET  /api/profile             Authorization: Bearer <token> → {username, role}; 401 otherwise
 //   socket                        the CONNECT's auth {csrf} must be the session's token, or the
 //                                 socket is refused. First event `state` {memberId} (drawn per
-//                                 socket); `card:add` {memberId, text} with an ack → {ok, text}
-//                                 only with this socket's memberId; `token:check` {token} with an
+//                                 socket); `card:add` {memberId, csrf, text} with an ack →
+//                                 {ok, text} only with this socket's memberId and the session's
+//                                 CSRF token; `token:check` {token} with an
 //                                 ack → {ok} only for a token the server issued to the session
 //
 // Every stale value (token, board id, asset version or hash, access token, member id) is
@@ -200,6 +201,9 @@ io.on('connection', (socket) => {
   socket.on('card:add', (message, ack) => {
     if (typeof ack !== 'function') return;
     if (!message || message.memberId !== memberId) return ack({ok: false, error: 'who are you?'});
+    if (message.csrf !== socket.request.session.csrf) {
+      return ack({ok: false, error: 'invalid csrf token'});
+    }
     const text = String(message.text || '');
     ack({ok: true, text: options.changed ? text.toUpperCase() : text});
   });

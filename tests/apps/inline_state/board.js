@@ -48,7 +48,7 @@
     }));
     const state = await window.welcomed;
     const check = await ask('token:check', {token});
-    const card = await ask('card:add', {memberId: state.memberId, text: 'first card'});
+    const card = await ask('card:add', {memberId: state.memberId, csrf, text: 'first card'});
     const item = document.createElement('li');
     item.textContent = card.text;
     document.getElementById('cards').appendChild(item);
