@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "protocol/digest.h"
 #include "protocol/text.h"
 
 namespace wa::ws {
@@ -52,12 +53,18 @@ uint64_t header_size(uint64_t payload_length, bool masked) {
 // costs nothing until its bytes arrive.
 constexpr size_t kMaxReserve = 64 * 1024;
 
+// §5.2: 2 bytes, 8 of extended length, 4 of mask key.
+constexpr size_t kMaxHeader = 14;
+
 }  // namespace
 
 // ---- Decoder ----
 
 struct Decoder::Impl {
-  explicit Impl(DecoderOptions o) : options(std::move(o)) {
+  explicit Impl(DecoderOptions o)
+      : options(std::move(o)),
+        data_bytes(options.max_message_size),
+        control_bytes(std::max<size_t>(options.max_message_size, 125)) {
     wslay_frame_callbacks callbacks{};
     callbacks.send_callback = [](const uint8_t*, size_t, int, void*) -> ssize_t { return -1; };
     callbacks.recv_callback = &Impl::on_recv;
@@ -83,13 +90,37 @@ struct Decoder::Impl {
   }
 
   Result<void> feed(std::string_view bytes, std::vector<Message>& out);
-  Result<void> start_frame(const wslay_frame_iocb& iocb);
+  Result<void> start_frame(const wslay_frame_iocb& iocb, std::vector<Message>& out);
   Result<void> payload(const wslay_frame_iocb& iocb);
   Result<void> end_frame(std::vector<Message>& out);
-  Result<void> end_close(Message& m);
+  void end_close(Message& m);
+  Result<void> end_message(std::vector<Message>& out);
+  // Observer: steps over a frame whose header wslay refused but whose length reads (a control
+  // frame over 125 bytes or fragmented, a non-minimal length), reporting it as an invalid
+  // frame; returns the rest of `bytes` (at stream offset `at`) to read on from, or nothing
+  // when the frames cannot be found any more.
+  std::optional<std::string_view> step_over(std::string_view bytes, uint64_t at,
+                                            std::vector<Message>& out);
+  size_t skip(std::string_view bytes, std::vector<Message>& out);
+  void finish_skipped(std::vector<Message>& out);
+  // The frames of this direction cannot be found any more: a last Message says so to an
+  // observer, and the stream fails.
+  Result<void> lost(std::vector<Message>& out, Failure failed);
   Result<void> die(Failure f) {
     failure = std::move(f);
     return *failure;
+  }
+  // A rule of §5 broken: the stream fails, or, for an observer, the frame is marked.
+  Result<void> breach(std::string why, Errc code = Errc::ws_protocol) {
+    if (!options.observe) return fail(code, std::move(why));
+    if (frame_invalid.empty()) frame_invalid = std::move(why);
+    return {};
+  }
+  // Moves what was kept of a payload into the message, with the count and hash of a cut.
+  static void seal(Message& m, digest::CappedBytes& bytes) {
+    m.sha256 = bytes.sha256_hex();
+    m.dropped = bytes.size() - bytes.kept().size();
+    m.payload = bytes.take();
   }
 
   DecoderOptions options;
@@ -105,23 +136,51 @@ struct Decoder::Impl {
   bool frame_fin = false;
   Opcode frame_opcode = Opcode::continuation;
   uint64_t frame_left = 0;
+  bool frame_alone = false;   // reported by itself: a control frame, or a reserved opcode
+  std::string frame_invalid;  // observer: the first rule this frame breaks
 
   // The data message being assembled, and a control frame (which may sit between its
-  // fragments, §5.4).
+  // fragments, §5.4). Payloads gather in CappedBytes: a peer's decoder refuses a message over
+  // the limit before it is kept, an observer's keeps its prefix.
   bool in_message = false;
   Message data;
+  digest::CappedBytes data_bytes;
+  bool inflate_failed = false;  // observer: the rest of this message's payload is not inflated
   Message control;
+  digest::CappedBytes control_bytes;
   std::optional<Inflater> inflater;
+
+  // Observer: the bytes after `framed` that wslay holds (the start of a header), and a frame
+  // being stepped over.
+  std::string unframed;
+  uint64_t skip_left = 0;
+  uint64_t skip_at = 0;
+  bool skip_masked = false;
+  bool header_pending = false;  // wslay refused a header of which `unframed` holds the start
+  std::array<uint8_t, 4> skip_mask{};
 };
 
 Result<void> Decoder::Impl::feed(std::string_view bytes, std::vector<Message>& out) {
   if (failure) return *failure;
   if (!ctx) return die(fail(Errc::limit, "cannot allocate a wslay frame context"));
   if (bytes.empty()) return {};
-  if (closed) return die(protocol_error("bytes after a close frame"));
+  if (closed && !options.observe) return die(protocol_error("bytes after a close frame"));
+  const std::string_view chunk = bytes;
+  uint64_t at = fed;  // the stream offset of bytes[0]
   fed += bytes.size();
+  if (skip_left > 0) {
+    size_t n = skip(bytes, out);
+    bytes.remove_prefix(n);
+    at += n;
+  }
+  if (header_pending && !bytes.empty()) {
+    auto rest = step_over(bytes, at, out);
+    if (!rest) return lost(out, protocol_error("malformed frame header (length encoding)"));
+    at += bytes.size() - rest->size();
+    bytes = *rest;
+  }
   in = bytes;
-  while (true) {
+  while (!bytes.empty()) {
     wslay_frame_iocb iocb{};
     ssize_t r = wslay_frame_recv(ctx, &iocb);
     if (r == WSLAY_ERR_WANT_READ) {
@@ -131,12 +190,21 @@ Result<void> Decoder::Impl::feed(std::string_view bytes, std::vector<Message>& o
       break;
     }
     if (r < 0) {
-      return die(protocol_error(r == WSLAY_ERR_PROTO
-                                    ? "malformed frame header (length encoding or control frame)"
-                                    : "frame layer error " + std::to_string(r)));
+      if (options.observe && r == WSLAY_ERR_PROTO && !in_frame) {
+        if (auto rest = step_over(bytes, at, out)) {
+          at += bytes.size() - rest->size();
+          bytes = *rest;
+          in = bytes;
+          continue;
+        }
+      }
+      return lost(out,
+                  protocol_error(r == WSLAY_ERR_PROTO
+                                     ? "malformed frame header (length encoding or control frame)"
+                                     : "frame layer error " + std::to_string(r)));
     }
     if (!in_frame) {
-      if (auto s = start_frame(iocb); !s) return die(s.error());
+      if (auto s = start_frame(iocb, out); !s) return die(s.error());
     }
     if (auto s = payload(iocb); !s) return die(s.error());
     if (frame_left == 0) {
@@ -144,26 +212,161 @@ Result<void> Decoder::Impl::feed(std::string_view bytes, std::vector<Message>& o
     }
   }
   in = {};
-  if (closed && fed > framed) return die(protocol_error("bytes after a close frame"));
+  if (closed && fed > framed && !options.observe) {
+    return die(protocol_error("bytes after a close frame"));
+  }
+  if (options.observe) {
+    // The start of a frame header wslay holds but has not parsed: step_over() may need it.
+    if (framed >= fed) {
+      unframed.clear();
+    } else {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(fed - framed, kMaxHeader));
+      if (n <= chunk.size()) {
+        unframed.assign(chunk.substr(chunk.size() - n));
+      } else {
+        unframed = unframed.substr(unframed.size() - std::min(unframed.size(), n - chunk.size())) +
+                   std::string(chunk);
+      }
+    }
+  }
   return {};
 }
 
-Result<void> Decoder::Impl::start_frame(const wslay_frame_iocb& iocb) {
-  if (closed) return protocol_error("frame after a close frame");
+Result<void> Decoder::Impl::lost(std::vector<Message>& out, Failure failed) {
+  if (options.observe) {
+    // The frames cannot be found any more: said once, as a last message.
+    Message mark;
+    mark.opcode = Opcode::continuation;
+    mark.invalid = failed.why + "; nothing after it in this direction is decoded";
+    out.push_back(std::move(mark));
+  }
+  return die(std::move(failed));
+}
+
+std::optional<std::string_view> Decoder::Impl::step_over(std::string_view bytes, uint64_t at,
+                                                         std::vector<Message>& out) {
+  // The header starts at stream offset `framed`: in `bytes`, or in what was kept of the feeds
+  // before (a header split across reads).
+  std::string head;
+  if (framed >= at) {
+    if (framed - at > bytes.size()) return std::nullopt;
+    head.assign(bytes.substr(static_cast<size_t>(framed - at), kMaxHeader));
+  } else {
+    size_t before = static_cast<size_t>(at - framed);
+    if (before > unframed.size()) return std::nullopt;
+    head = unframed.substr(unframed.size() - before) + std::string(bytes.substr(0, kMaxHeader));
+  }
+  // wslay may refuse a header before all of it is here (a control frame's 7-bit length says
+  // enough): then the rest is awaited.
+  const auto wait = [&] {
+    header_pending = true;
+    return bytes.substr(bytes.size());
+  };
+  if (head.size() < 2) return wait();
+  const auto byte = [&](size_t i) { return static_cast<uint8_t>(head[i]); };
+  const bool fin = (byte(0) & 0x80) != 0;
+  const uint8_t opcode = byte(0) & 0x0f;
+  const bool masked = (byte(1) & 0x80) != 0;
+  uint64_t length = byte(1) & 0x7f;
+  size_t header = 2;
+  if (length >= 126) {
+    const size_t extra = length == 126 ? 2 : 8;
+    if (head.size() < 2 + extra) return wait();
+    length = 0;
+    for (size_t i = 0; i < extra; ++i)
+      length = (length << 8) | byte(2 + i);
+    header += extra;
+    if (length >> 63) return std::nullopt;  // §5.2: the most significant bit must be 0
+  }
+  if (masked) {
+    if (head.size() < header + 4) return wait();
+    for (size_t i = 0; i < 4; ++i)
+      skip_mask[i] = byte(header + i);
+    header += 4;
+  }
+  header_pending = false;
+  const uint64_t start = framed;
+  framed += header + length;
+  // wslay keeps no state worth keeping once it refused a header: a new frame context reads on.
+  wslay_frame_context_free(ctx);
+  ctx = nullptr;
+  wslay_frame_callbacks callbacks{};
+  callbacks.send_callback = [](const uint8_t*, size_t, int, void*) -> ssize_t { return -1; };
+  callbacks.recv_callback = &Impl::on_recv;
+  callbacks.genmask_callback = [](uint8_t*, size_t, void*) -> int { return -1; };
+  if (wslay_frame_context_init(&ctx, &callbacks, this) != 0) ctx = nullptr;
+  if (!ctx) return std::nullopt;
+
+  control = Message{};
+  control.opcode = static_cast<Opcode>(opcode);
+  control.frames = 1;
+  control.wire_size = header + length;
+  control.invalid = is_control(control.opcode) && !fin           ? "fragmented control frame"
+                    : is_control(control.opcode) && length > 125 ? "control frame over 125 bytes"
+                                                                 : "non-minimal length encoding";
+  if (closed && control.invalid.empty()) control.invalid = "frame after a close frame";
+  control_bytes.clear();
+  frame_opcode = control.opcode;
+  frame_alone = true;
+  skip_masked = masked;
+  skip_at = 0;
+  skip_left = length;
+  // The payload's first bytes: after the header, in `bytes` (the header always ends there).
+  const uint64_t payload_at = start + header;
+  if (payload_at < at) return std::nullopt;
+  std::string_view rest = bytes.substr(std::min<uint64_t>(payload_at - at, bytes.size()));
+  if (skip_left == 0) {
+    finish_skipped(out);
+    return rest;
+  }
+  rest.remove_prefix(skip(rest, out));
+  return rest;
+}
+
+size_t Decoder::Impl::skip(std::string_view bytes, std::vector<Message>& out) {
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(skip_left, bytes.size()));
+  std::string piece(bytes.substr(0, n));
+  if (skip_masked) {
+    for (size_t i = 0; i < n; ++i)
+      piece[i] = static_cast<char>(piece[i] ^ skip_mask[(skip_at + i) % 4]);
+  }
+  control_bytes.append(piece);
+  skip_at += n;
+  skip_left -= n;
+  if (skip_left == 0) finish_skipped(out);
+  return n;
+}
+
+void Decoder::Impl::finish_skipped(std::vector<Message>& out) {
+  seal(control, control_bytes);
+  if (control.opcode == Opcode::close) end_close(control);
+  out.push_back(std::move(control));
+  control = Message{};
+  frame_alone = false;
+}
+
+Result<void> Decoder::Impl::start_frame(const wslay_frame_iocb& iocb, std::vector<Message>& out) {
+  frame_invalid.clear();
+  if (closed) {
+    if (auto s = breach("frame after a close frame"); !s) return s;
+  }
   // §5.2: RSV1-3 must be 0 unless an extension defines them; permessage-deflate defines RSV1
   // only (RFC 7692 §6).
-  if (iocb.rsv & (WSLAY_RSV2_BIT | WSLAY_RSV3_BIT)) return protocol_error("RSV2 or RSV3 set");
-  if (!is_known_opcode(iocb.opcode)) {
-    return protocol_error("reserved opcode " + std::to_string(iocb.opcode));
+  if (iocb.rsv & (WSLAY_RSV2_BIT | WSLAY_RSV3_BIT)) {
+    if (auto s = breach("RSV2 or RSV3 set"); !s) return s;
+  }
+  const bool known = is_known_opcode(iocb.opcode);
+  if (!known) {
+    if (auto s = breach("reserved opcode " + std::to_string(iocb.opcode)); !s) return s;
   }
   const auto op = static_cast<Opcode>(iocb.opcode);
-  const bool rsv1 = (iocb.rsv & WSLAY_RSV1_BIT) != 0;
+  bool rsv1 = (iocb.rsv & WSLAY_RSV1_BIT) != 0;
   // §5.1: a client masks every frame, a server none.
   if (options.require_masking) {
     const bool want_mask = options.sender == Role::client;
     if ((iocb.mask != 0) != want_mask) {
-      return protocol_error(want_mask ? "unmasked frame from a client"
-                                      : "masked frame from a server");
+      auto s = breach(want_mask ? "unmasked frame from a client" : "masked frame from a server");
+      if (!s) return s;
     }
   }
   const uint64_t wire = header_size(iocb.payload_length, iocb.mask != 0) + iocb.payload_length;
@@ -172,30 +375,63 @@ Result<void> Decoder::Impl::start_frame(const wslay_frame_iocb& iocb) {
   frame_fin = iocb.fin != 0;
   frame_opcode = op;
   frame_left = iocb.payload_length;
+  frame_alone = is_control(op) || !known;
 
-  if (is_control(op)) {
-    // §5.5: control frames are final and carry at most 125 bytes (wslay checks both too).
-    if (!frame_fin) return protocol_error("fragmented control frame");
-    if (iocb.payload_length > 125) return protocol_error("control frame over 125 bytes");
+  if (frame_alone) {
+    if (is_control(op)) {
+      // §5.5: control frames are final and carry at most 125 bytes (wslay checks both too).
+      if (!frame_fin) {
+        if (auto s = breach("fragmented control frame"); !s) return s;
+      }
+      if (iocb.payload_length > 125) {
+        if (auto s = breach("control frame over 125 bytes"); !s) return s;
+      }
+    }
     // RFC 7692 §6.1: RSV1 marks compressed data messages only.
-    if (rsv1) return protocol_error("RSV1 set on a control frame");
+    if (rsv1) {
+      if (auto s = breach("RSV1 set on a control frame"); !s) return s;
+    }
     control = Message{};
     control.opcode = op;
     control.frames = 1;
     control.wire_size = wire;
+    control_bytes.clear();
     return {};
   }
   if (op == Opcode::continuation) {
-    if (!in_message) return protocol_error("continuation frame without a message to continue");
+    if (!in_message) {
+      if (auto s = breach("continuation frame without a message to continue"); !s) return s;
+      // An observer keeps it as a message of its own.
+      in_message = true;
+      data = Message{};
+      data.opcode = Opcode::continuation;
+      data_bytes.clear();
+      inflate_failed = false;
+    }
     // RFC 7692 §6.1: RSV1 is set on the first frame of a message only.
-    if (rsv1) return protocol_error("RSV1 set on a continuation frame");
+    if (rsv1) {
+      if (auto s = breach("RSV1 set on a continuation frame"); !s) return s;
+    }
   } else {
-    if (in_message) return protocol_error("new data frame inside a fragmented message (§5.4)");
-    if (rsv1 && !options.deflate) return protocol_error("RSV1 set without permessage-deflate");
+    if (in_message) {
+      if (!options.observe) {
+        return protocol_error("new data frame inside a fragmented message (§5.4)");
+      }
+      // An observer reports the unfinished message as it stands; the new one is not at fault.
+      if (data.invalid.empty())
+        data.invalid = "cut short by a new message before its last fragment";
+      if (auto s = end_message(out); !s) return s;
+    }
+    if (rsv1 && !options.deflate) {
+      if (auto s = breach("RSV1 set without permessage-deflate"); !s) return s;
+      rsv1 = false;  // an observer keeps the payload as it came
+    }
     in_message = true;
     data = Message{};
     data.opcode = op;
     data.compressed = rsv1;
+    data_bytes.clear();
+    inflate_failed = false;
     if (rsv1 && !inflater) {
       // Created with the first compressed message: a connection that never compresses never
       // pays for a zlib stream.
@@ -205,17 +441,18 @@ Result<void> Decoder::Impl::start_frame(const wslay_frame_iocb& iocb) {
       inflater.emplace(15, no_takeover);
     }
   }
+  if (data.invalid.empty()) data.invalid = frame_invalid;
   ++data.frames;
   data.wire_size += wire;
   if (!data.compressed) {
     // Refuse before buffering: the announced length alone tells.
-    if (iocb.payload_length > options.max_message_size - data.payload.size()) {
+    if (!options.observe &&
+        iocb.payload_length > options.max_message_size - data_bytes.kept().size()) {
       return fail(Errc::ws_message_too_large,
                   "message over " + std::to_string(options.max_message_size) + " bytes");
     }
-    if (frame_fin && data.frames == 1) {
-      data.payload.reserve(std::min<uint64_t>(iocb.payload_length, kMaxReserve));
-    }
+    if (frame_fin && data.frames == 1)
+      data_bytes.reserve(std::min<uint64_t>(iocb.payload_length, kMaxReserve));
   }
   return {};
 }
@@ -224,55 +461,110 @@ Result<void> Decoder::Impl::payload(const wslay_frame_iocb& iocb) {
   frame_left -= iocb.data_length;
   if (iocb.data_length == 0) return {};
   std::string_view chunk(reinterpret_cast<const char*>(iocb.data), iocb.data_length);
-  if (is_control(frame_opcode)) {
-    control.payload.append(chunk);
+  if (frame_alone) {
+    control_bytes.append(chunk);
     return {};
   }
   if (!data.compressed) {
-    data.payload.append(chunk);
+    data_bytes.append(chunk);
     return {};
   }
-  return inflater->feed(chunk, data.payload, options.max_message_size);
+  if (inflate_failed) return {};
+  auto inflated = inflater->feed(chunk, [this](std::string_view piece) -> Result<void> {
+    if (!options.observe && piece.size() > options.max_message_size - data_bytes.kept().size()) {
+      return fail(Errc::ws_message_too_large,
+                  "inflated message over " + std::to_string(options.max_message_size) + " bytes");
+    }
+    data_bytes.append(piece);
+    return {};
+  });
+  if (inflated || !options.observe) return inflated;
+  inflate_failed = true;
+  if (data.invalid.empty()) data.invalid = "does not inflate: " + inflated.error().why;
+  return {};
 }
 
-Result<void> Decoder::Impl::end_close(Message& m) {
+void Decoder::Impl::end_close(Message& m) {
   // §5.5.1: an empty body means no status (reported as 1005, §7.1.5); otherwise a 2-byte code
-  // and a UTF-8 reason.
+  // and a UTF-8 reason. Only an observer gets here with a broken one: it is marked and kept as
+  // it came (a 1-byte body stays the payload, with "no status").
   closed = true;
   if (m.payload.empty()) {
     m.close_code = close_code::no_status;
-    return {};
+    return;
   }
-  if (m.payload.size() == 1) return protocol_error("close frame with a 1-byte body");
+  if (m.payload.size() == 1) {
+    m.close_code = close_code::no_status;
+    if (m.invalid.empty()) m.invalid = "close frame with a 1-byte body";
+    return;
+  }
   m.close_code = static_cast<uint16_t>((static_cast<uint8_t>(m.payload[0]) << 8) |
                                        static_cast<uint8_t>(m.payload[1]));
-  if (!is_valid_close_code(m.close_code)) {
-    return protocol_error("invalid close code " + std::to_string(m.close_code));
-  }
   m.payload.erase(0, 2);
-  if (!text::is_valid_utf8(m.payload)) return fail(Errc::bad_encoding, "close reason is not UTF-8");
-  return {};
+  if (!is_valid_close_code(m.close_code) && m.invalid.empty()) {
+    m.invalid = "invalid close code " + std::to_string(m.close_code);
+  }
+  if (!text::is_valid_utf8(m.payload) && m.invalid.empty() && m.dropped == 0) {
+    m.invalid = "close reason is not UTF-8";
+  }
 }
 
 Result<void> Decoder::Impl::end_frame(std::vector<Message>& out) {
   in_frame = false;
-  if (is_control(frame_opcode)) {
+  if (frame_alone) {
+    if (control.invalid.empty()) control.invalid = frame_invalid;
+    seal(control, control_bytes);
     if (frame_opcode == Opcode::close) {
-      if (auto s = end_close(control); !s) return s;
+      end_close(control);
+      // A peer fails the connection over a broken Close (§7.1.7).
+      if (!options.observe && !control.invalid.empty()) {
+        return fail(control.invalid.find("UTF-8") != std::string::npos ? Errc::bad_encoding
+                                                                       : Errc::ws_protocol,
+                    control.invalid);
+      }
     }
     out.push_back(std::move(control));
     control = Message{};
     return {};
   }
+  if (data.invalid.empty()) data.invalid = frame_invalid;
   if (!frame_fin) return {};
+  return end_message(out);
+}
+
+Result<void> Decoder::Impl::end_message(std::vector<Message>& out) {
   if (data.compressed) {
-    if (auto s = inflater->finish(data.payload, options.max_message_size); !s) return s;
+    if (!inflate_failed) {
+      auto finished = inflater->finish([this](std::string_view piece) -> Result<void> {
+        if (!options.observe &&
+            piece.size() > options.max_message_size - data_bytes.kept().size()) {
+          return fail(
+              Errc::ws_message_too_large,
+              "inflated message over " + std::to_string(options.max_message_size) + " bytes");
+        }
+        data_bytes.append(piece);
+        return {};
+      });
+      if (!finished) {
+        if (!options.observe) return finished;
+        inflate_failed = true;
+        if (data.invalid.empty()) data.invalid = "does not inflate: " + finished.error().why;
+      }
+    }
+    // An observer starts the next message on a fresh stream: with context takeover it may not
+    // read either, and then says so.
+    if (inflate_failed) inflater.reset();
   }
-  // §5.6, §8.1: a text message is UTF-8 as a whole (a fragment may end inside a character).
-  if (data.opcode == Opcode::text && !text::is_valid_utf8(data.payload)) {
-    return fail(Errc::bad_encoding, "text message is not valid UTF-8");
+  seal(data, data_bytes);
+  // §5.6, §8.1: a text message is UTF-8 as a whole (a fragment may end inside a character). A
+  // cut one is not judged by its prefix.
+  if (data.opcode == Opcode::text && data.dropped == 0 && !inflate_failed &&
+      !text::is_valid_utf8(data.payload)) {
+    if (!options.observe) return fail(Errc::bad_encoding, "text message is not valid UTF-8");
+    if (data.invalid.empty()) data.invalid = "text message is not valid UTF-8";
   }
   in_message = false;
+  inflate_failed = false;
   out.push_back(std::move(data));
   data = Message{};
   return {};

@@ -84,6 +84,16 @@ struct Message {
   uint16_t close_code = 0;  // close only: the status code, or 1005 when the frame had none
   uint64_t wire_size = 0;   // bytes its frames took on the wire, headers included
   uint32_t frames = 0;      // how many frames carried it (more than 1: it was fragmented)
+
+  // Observer decoders only (DecoderOptions::observe); always 0 / empty otherwise.
+  // Payload bytes past max_message_size that were counted but not kept; when there were any,
+  // the SHA-256 (hex) of the whole payload.
+  uint64_t dropped = 0;
+  std::string sha256;
+  // Why a peer would have failed the connection over this message or frame ("" if it would
+  // not): invalid UTF-8, a reserved opcode or bit, a bad close code, an oversized control
+  // frame, a payload that does not inflate... For a reserved opcode, `opcode` holds it as sent.
+  std::string invalid;
 };
 
 // 16 MiB: far above any Socket.IO message, far below wslay's 2 GiB default.
@@ -99,6 +109,14 @@ struct DecoderOptions {
   // §5.1 masking rules. An observer that would rather record a sloppy peer than stop may relax
   // them; an Endpoint never does.
   bool require_masking = true;
+  // An observer in the middle (the recording proxy) goes on where a peer would fail the
+  // connection: a message over max_message_size keeps its first max_message_size bytes and is
+  // counted and hashed past them (Message::dropped, ::sha256); a frame or message that breaks a
+  // rule of §5 (or a payload that does not inflate) is reported with Message::invalid, and
+  // decoding carries on with the next frame. Only a frame header that cannot be parsed (wslay's
+  // length checks) still ends the stream; the failure then is reported as a last Message, with
+  // opcode continuation, an empty payload and `invalid` saying why.
+  bool observe = false;
 };
 
 // Decodes the frames of one direction into messages. Control frames are reported as they come,

@@ -360,7 +360,23 @@ Inflater::~Inflater() {
   if (stream_) inflateEnd(&stream_->z);
 }
 
-Result<void> Inflater::run(std::string_view compressed, std::string& out, size_t max_size) {
+namespace {
+
+// The sink of the string form: appends, refusing output past max_size.
+Inflater::Sink append_to(std::string& out, size_t max_size) {
+  return [&out, max_size](std::string_view piece) -> Result<void> {
+    if (out.size() + piece.size() > max_size || out.size() + piece.size() < out.size()) {
+      return fail(Errc::ws_message_too_large,
+                  "inflated message over " + std::to_string(max_size) + " bytes");
+    }
+    out.append(piece);
+    return {};
+  };
+}
+
+}  // namespace
+
+Result<void> Inflater::run(std::string_view compressed, const Sink& sink) {
   if (!stream_) {
     auto s = std::make_unique<Stream>();
     // Negative window bits: raw deflate, no zlib header (RFC 7692 §7.2.2).
@@ -381,11 +397,8 @@ Result<void> Inflater::run(std::string_view compressed, std::string& out, size_t
       int rc = inflate(&z, Z_SYNC_FLUSH);
       size_t produced = buf.size() - z.avail_out;
       if (produced > 0) {
-        if (out.size() + produced > max_size || out.size() + produced < out.size()) {
-          return fail(Errc::ws_message_too_large,
-                      "inflated message over " + std::to_string(max_size) + " bytes");
-        }
-        out.append(reinterpret_cast<const char*>(buf.data()), produced);
+        auto taken = sink(std::string_view(reinterpret_cast<const char*>(buf.data()), produced));
+        if (!taken) return taken;
       }
       if (rc == Z_STREAM_END) {
         // §7.2.3.4: a sender may end a message with a BFINAL block; what follows it in this
@@ -404,19 +417,26 @@ Result<void> Inflater::run(std::string_view compressed, std::string& out, size_t
 }
 
 Result<void> Inflater::feed(std::string_view compressed, std::string& out, size_t max_size) {
-  if (compressed.empty()) return {};
-  fed_ = true;
-  return run(compressed, out, max_size);
+  return feed(compressed, append_to(out, max_size));
 }
 
 Result<void> Inflater::finish(std::string& out, size_t max_size) {
+  return finish(append_to(out, max_size));
+}
+
+Result<void> Inflater::feed(std::string_view compressed, const Sink& sink) {
+  if (compressed.empty()) return {};
+  fed_ = true;
+  return run(compressed, sink);
+}
+
+Result<void> Inflater::finish(const Sink& sink) {
   // An empty payload is not a flushed deflate stream (the empty message compresses to 00,
   // §7.2.3.6), and its tail alone would leave the stream inside a stored block header; nothing
   // is lost by reading nothing as the empty message.
   if (!fed_) return {};
   fed_ = false;
-  auto r = run(std::string_view(reinterpret_cast<const char*>(kTail.data()), kTail.size()), out,
-               max_size);
+  auto r = run(std::string_view(reinterpret_cast<const char*>(kTail.data()), kTail.size()), sink);
   if (!r) return r;
   z_stream& z = stream_->z;
   // After the tail a sender's sync flush leaves the stream between blocks (zlib: data_type has

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -121,9 +122,16 @@ class Inflater {
   // stream is then between blocks, and, without context takeover, forgets the window.
   Result<void> finish(std::string& out, size_t max_size);
 
+  // The same, handing each piece of inflated output (at most 16 KiB) to `sink` instead: for a
+  // reader that keeps a prefix and only counts the rest, whatever the ratio. A sink's failure
+  // ends the call with it.
+  using Sink = std::function<Result<void>(std::string_view)>;
+  Result<void> feed(std::string_view compressed, const Sink& sink);
+  Result<void> finish(const Sink& sink);
+
  private:
   struct Stream;
-  Result<void> run(std::string_view compressed, std::string& out, size_t max_size);
+  Result<void> run(std::string_view compressed, const Sink& sink);
   std::unique_ptr<Stream> stream_;
   int window_bits_;
   bool no_context_takeover_;

@@ -151,6 +151,30 @@ void run_decoder(const Setup& s, std::string_view stream) {
   for (const Message& m : whole.messages)
     check_message(m, s.max_size);
   if (s.chunking != 0 && !same(whole, decode(o, chunks(stream, s.chunking)))) abort();
+
+  // An observer reads the same stream: where the peer's decoder accepted everything, it sees
+  // the same messages with nothing marked; it keeps at most max_size bytes of any payload, says
+  // why and how much it dropped, and fails only with a last message saying the frames are lost
+  // (whatever the split).
+  DecoderOptions seen = o;
+  seen.observe = true;
+  Log observed = decode(seen, {stream});
+  for (const Message& m : observed.messages) {
+    if (m.payload.size() > std::max<size_t>(s.max_size, 125)) abort();
+    if ((m.dropped > 0) != !m.sha256.empty()) abort();
+  }
+  if (observed.failed &&
+      (observed.messages.empty() ||
+       observed.messages.back().invalid.find("nothing after it") == std::string::npos)) {
+    abort();
+  }
+  if (!whole.failed) {
+    if (!same(whole, observed)) abort();
+    for (const Message& m : observed.messages) {
+      if (!m.invalid.empty() || m.dropped != 0) abort();
+    }
+  }
+  if (s.chunking != 0 && !same(observed, decode(seen, chunks(stream, s.chunking)))) abort();
 }
 
 void run_endpoint(const Setup& s, std::string_view stream) {

@@ -1,5 +1,7 @@
 #include "protocol/websocket.h"
 
+#include "protocol/digest.h"
+
 #include <doctest/doctest.h>
 
 #include <initializer_list>
@@ -33,7 +35,7 @@ const char* opcode_name(Opcode op) {
     case Opcode::pong:
       return "pong";
   }
-  return "?";
+  return "op?";
 }
 
 // Short printable payloads as text, the rest as size and a checksum.
@@ -56,7 +58,10 @@ std::string render(const std::vector<Message>& messages, const wa::Result<void>&
     if (m.compressed) log += "[z]";
     if (m.frames > 1) log += "[" + std::to_string(m.frames) + "f]";
     if (m.opcode == Opcode::close) log += " " + std::to_string(m.close_code);
-    log += " " + show(m.payload) + "\n";
+    log += " " + show(m.payload);
+    if (m.dropped) log += " +" + std::to_string(m.dropped) + " sha256 " + m.sha256.substr(0, 8);
+    if (!m.invalid.empty()) log += " (invalid: " + m.invalid + ")";
+    log += "\n";
   }
   if (!r) log += std::string("! ") + wa::errc_name(r.error().code) + "\n";
   return log;
@@ -623,4 +628,110 @@ TEST_CASE("a text message must be UTF-8 to be sent") {
   REQUIRE_FALSE(r);
   CHECK(r.error().code == Errc::bad_encoding);
   CHECK(p.client.send_binary("\xc3\x28"));
+}
+
+// ---- an observer goes on where a peer would fail ----
+
+namespace {
+
+DecoderOptions observer(Role sender, size_t max = kDefaultMaxMessageSize) {
+  DecoderOptions o = from(sender);
+  o.observe = true;
+  o.require_masking = false;
+  o.max_message_size = max;
+  return o;
+}
+
+std::string sha256_prefix(std::string_view whole) {
+  wa::digest::Sha256 h;
+  h.update(whole);
+  return h.hex_final().substr(0, 8);
+}
+
+}  // namespace
+
+TEST_CASE("an observer keeps the prefix of a message over the limit, with its length and hash") {
+  const std::string big(100, 'a');
+  const std::string wire = frame(0x82, big) + frame(0x81, "next");
+  const std::string cut = "binary " + show(std::string(16, 'a')) + " +84 sha256 " +
+                          sha256_prefix(big) + "\ntext \"next\"\n";
+  CHECK(decode_every_split(observer(Role::server, 16), wire) == cut);
+  // Fragmented, and inflated past the limit: the same prefix, length and hash.
+  CHECK(decode_every_split(
+            observer(Role::server, 16),
+            frame(0x02, big.substr(0, 50)) + frame(0x80, big.substr(50)) + frame(0x81, "next")) ==
+        "binary[2f] " + show(std::string(16, 'a')) + " +84 sha256 " + sha256_prefix(big) +
+            "\ntext \"next\"\n");
+  Endpoint sender(
+      EndpointOptions{Role::server, kDefaultMaxMessageSize, DeflateParams{}, {}, true, 9});
+  const std::string zeros(8 << 20, '\0');
+  REQUIRE(sender.send_binary(zeros));
+  REQUIRE(sender.send_text("after"));
+  DecoderOptions o = observer(Role::server, 1 << 20);
+  o.deflate = DeflateParams{};
+  CHECK(decode(o, sender.take_output(), {}) == "binary[z] " + show(std::string(1 << 20, '\0')) +
+                                                   " +" + std::to_string(7 << 20) + " sha256 " +
+                                                   sha256_prefix(zeros) + "\ntext[z] \"after\"\n");
+}
+
+TEST_CASE("an observer marks each frame a peer would refuse and decodes the next one") {
+  const auto o = observer(Role::client);
+  CHECK(decode_every_split(o, masked_frame(0x81, "\xff\xfe") + masked_frame(0x81, "ok")) ==
+        "text <2 bytes #3491674896> (invalid: text message is not valid UTF-8)\ntext \"ok\"\n");
+  CHECK(decode_every_split(o, masked_frame(0x83, "odd") + masked_frame(0x81, "ok")) ==
+        "op? \"odd\" (invalid: reserved opcode 3)\ntext \"ok\"\n");
+  CHECK(decode_every_split(o, masked_frame(0x8b, "odd") + masked_frame(0x81, "ok")) ==
+        "op? \"odd\" (invalid: reserved opcode 11)\ntext \"ok\"\n");
+  CHECK(decode_every_split(o, masked_frame(0xa1, "rsv2") + masked_frame(0x81, "ok")) ==
+        "text \"rsv2\" (invalid: RSV2 or RSV3 set)\ntext \"ok\"\n");
+  CHECK(decode_every_split(o, masked_frame(0xc1, "plain") + masked_frame(0x81, "ok")) ==
+        "text \"plain\" (invalid: RSV1 set without permessage-deflate)\ntext \"ok\"\n");
+  CHECK(decode_every_split(o, masked_frame(0x80, "orphan") + masked_frame(0x81, "ok")) ==
+        "cont \"orphan\" (invalid: continuation frame without a message to continue)\n"
+        "text \"ok\"\n");
+  CHECK(decode_every_split(o, masked_frame(0x01, "half") + masked_frame(0x81, "ok")) ==
+        "text \"half\" (invalid: cut short by a new message before its last fragment)\n"
+        "text \"ok\"\n");
+  // A broken Close is kept and marked; what follows a Close is still decoded, and marked.
+  CHECK(decode_every_split(
+            o, masked_frame(0x88, close_body(999, "bye")) + masked_frame(0x81, "late")) ==
+        "close 999 \"bye\" (invalid: invalid close code 999)\n"
+        "text \"late\" (invalid: frame after a close frame)\n");
+  CHECK(decode_every_split(o, masked_frame(0x88, "x")) ==
+        "close 1005 \"x\" (invalid: close frame with a 1-byte body)\n");
+  // Garbage under RSV1: marked, and the next compressed message starts on a fresh stream.
+  DecoderOptions z = o;
+  z.deflate = DeflateParams{};
+  z.deflate->client_no_context_takeover = true;
+  Endpoint sender(EndpointOptions{Role::client, kDefaultMaxMessageSize,
+                                  DeflateParams{true, true, 15, 15}, counting_mask(), true, 6});
+  REQUIRE(sender.send_text("fine"));
+  const std::string fine = sender.take_output();
+  CHECK(decode(z, masked_frame(0xc2, "\xff\xff\xff\xff") + fine, {}) ==
+        "binary[z] \"\" (invalid: does not inflate: inflate: invalid block type)\n"
+        "text[z] \"fine\"\n");
+}
+
+TEST_CASE("an observer reports a frame header it cannot parse as a last message") {
+  // wslay's frame layer refuses a control frame over 125 bytes or fragmented, and non-minimal
+  // lengths, itself: the observer steps over them (their length reads) and goes on.
+  const std::string ping = bytes({0x89, 0x7e, 0x00, 0x7e}) + std::string(126, 'p');
+  CHECK(decode_every_split(observer(Role::server), ping + frame(0x81, "ok")) ==
+        "ping " + show(std::string(126, 'p')) +
+            " (invalid: control frame over 125 bytes)\ntext \"ok\"\n");
+  const std::string masked_ping =
+      bytes({0x89, 0xfe, 0x00, 0x7e, 1, 2, 3, 4}) + std::string(126, char('p' ^ 1));
+  CHECK(decode(observer(Role::client), masked_ping + masked_frame(0x81, "ok"), {})
+            .find("(invalid: control frame over 125 bytes)\ntext \"ok\"\n") != std::string::npos);
+  CHECK(decode_every_split(observer(Role::server), bytes({0x09, 0x01, 'x'}) + frame(0x81, "ok")) ==
+        "ping \"x\" (invalid: fragmented control frame)\ntext \"ok\"\n");
+  CHECK(decode_every_split(observer(Role::server),
+                           bytes({0x82, 0x7e, 0x00, 0x03, 'a', 'b', 'c'}) + frame(0x81, "ok")) ==
+        "binary \"abc\" (invalid: non-minimal length encoding)\ntext \"ok\"\n");
+  // A 64-bit length with its top bit set (§5.2): the frames cannot be found any more.
+  const std::string wire = frame(0x81, "ok") + bytes({0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0});
+  const std::string log = decode(observer(Role::server), wire, {});
+  CHECK(log.rfind("text \"ok\"\ncont \"\" (invalid: malformed frame header", 0) == 0);
+  CHECK(log.find("nothing after it in this direction is decoded)\n! ws_protocol\n") !=
+        std::string::npos);
 }
