@@ -15,32 +15,11 @@ Clock system_clock() {
   };
 }
 
-void BodyCapture::append(std::string_view bytes) {
-  total_ += bytes.size();
-  size_t room = cap_ > kept_.size() ? cap_ - kept_.size() : 0;
-  if (!hash_ && bytes.size() > room) {
-    // The body is being cut: from here on, hash everything (what was kept first).
-    hash_.reset(EVP_MD_CTX_new());
-    EVP_DigestInit_ex(hash_.get(), EVP_sha256(), nullptr);
-    EVP_DigestUpdate(hash_.get(), kept_.data(), kept_.size());
-  }
-  if (hash_) EVP_DigestUpdate(hash_.get(), bytes.data(), bytes.size());
-  kept_.append(bytes.substr(0, std::min(room, bytes.size())));
-}
-
 store::Payload BodyCapture::take() {
   store::Payload p;
-  p.full_length = int64_t(total_);
-  if (hash_) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(hash_.get(), digest, &len);
-    p.sha256 = text::hex(std::string_view(reinterpret_cast<const char*>(digest), len));
-    hash_.reset();
-  }
-  p.bytes = std::move(kept_);
-  kept_.clear();
-  total_ = 0;
+  p.full_length = int64_t(bytes_.size());
+  p.sha256 = bytes_.sha256_hex();
+  p.bytes = bytes_.take();
   return p;
 }
 
@@ -66,7 +45,13 @@ void Recorder::push(store::CaptureEvent event) {
   if (!writer_) return;
   // push() blocks while the writer's queue is full: the loop stalls instead of memory growing.
   auto pushed = writer_->push(std::move(event));
-  if (!pushed) ++stats_.errors;
+  if (pushed) return;
+  // The writer has failed for good (it says why): everything from here on is lost, and
+  // whoever runs the recording must hear it now, not at the end.
+  if (stats_.lost++ == 0) {
+    stats_.lost_why = pushed.error().why;
+    if (on_lost_) on_lost_(stats_.lost_why);
+  }
 }
 
 store::Id Recorder::connection_opened(store::Connection connection) {
@@ -184,6 +169,18 @@ void Recorder::websocket_message(store::Id exchange_id, store::Direction directi
   }
   capture.append(message.payload);
   row.payload = capture.take();
+  if (message.dropped > 0) {
+    // The decoder kept a prefix and hashed the whole: the whole is what the row describes.
+    row.payload.full_length = int64_t(message.payload.size() + message.dropped);
+    row.payload.sha256 = message.sha256;
+  }
+  row.error = message.invalid;
+  if (!message.invalid.empty()) {
+    ++(message.invalid.find("nothing after it") != std::string::npos ? stats_.ws_lost
+                                                                     : stats_.ws_invalid);
+  } else if (row.payload.truncated()) {
+    ++stats_.ws_cut;
+  }
   ++stats_.ws_messages;
   auto packets = assembler_.websocket_message(row, message.payload);
   push(std::move(row));

@@ -8,8 +8,6 @@
 // Without a writer (a relay that records nothing) every call is a cheap no-op.
 #pragma once
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <functional>
@@ -18,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/digest.h"
 #include "protocol/http1.h"
 #include "protocol/websocket.h"
 #include "proxy/event_stream.h"
@@ -36,32 +35,22 @@ Clock system_clock();
 // ordinary bodies cost a copy and nothing more).
 class BodyCapture {
  public:
-  explicit BodyCapture(size_t cap = 0) : cap_(cap) {}
-  BodyCapture(BodyCapture&&) noexcept = default;
-  BodyCapture& operator=(BodyCapture&&) noexcept = default;
+  explicit BodyCapture(size_t cap = 0) : bytes_(cap) {}
 
-  void set_cap(size_t cap) { cap_ = cap; }
+  void set_cap(size_t cap) { bytes_.set_cap(cap); }
   // Room for a body of `expected` bytes up front (at most the cap), so that the copy is one
   // allocation of the right size rather than a doubling series of fresh ones, each a round of
   // page faults. For bodies whose length the upstream declared; a client's claim is not trusted
   // with memory before its bytes arrive.
-  void reserve(uint64_t expected) {
-    kept_.reserve(static_cast<size_t>(std::min<uint64_t>(expected, cap_)));
-  }
-  void append(std::string_view bytes);
-  uint64_t size() const { return total_; }
-  bool truncated() const { return total_ > kept_.size(); }
-  std::string_view kept() const { return kept_; }
+  void reserve(uint64_t expected) { bytes_.reserve(expected); }
+  void append(std::string_view bytes) { bytes_.append(bytes); }
+  uint64_t size() const { return bytes_.size(); }
+  bool truncated() const { return bytes_.truncated(); }
+  std::string_view kept() const { return bytes_.kept(); }
   store::Payload take();
 
  private:
-  struct HashFree {
-    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-  };
-  size_t cap_;
-  std::string kept_;
-  uint64_t total_ = 0;
-  std::unique_ptr<EVP_MD_CTX, HashFree> hash_;
+  digest::CappedBytes bytes_;
 };
 
 struct RecorderOptions {
@@ -79,6 +68,15 @@ struct RecorderStats {
   // Socket packets or whole polling bodies recorded as not decoded (a corrupt payload, a body
   // whose Content-Encoding did not decode): kept with their reason, never dropped.
   uint64_t undecodable = 0;
+  // WebSocket messages recorded with an error: frames a peer would refuse (kept as they came),
+  // and the mark left where a direction's frames could no longer be read.
+  uint64_t ws_invalid = 0;
+  uint64_t ws_lost = 0;  // directions whose frames could no longer be read
+  uint64_t ws_cut = 0;   // messages over --max-body, kept capped with length and hash
+  // Capture events the writer refused (it failed: a full disk, an I/O error, no descriptor
+  // left); the first reason. These are lost, and `record` says so and fails.
+  uint64_t lost = 0;
+  std::string lost_why;
   uint64_t sse_events = 0;
 };
 
@@ -104,6 +102,8 @@ class Recorder {
   // Attaches the writer once it is open (record binds its port first, so that the recording
   // names the real address).
   void attach(store::CaptureWriter* writer) { writer_ = writer; }
+  // Called once, when the writer first refuses an event (everything later is lost too).
+  void on_lost(std::function<void(const std::string& why)> f) { on_lost_ = std::move(f); }
   bool enabled() const { return writer_ != nullptr; }
   int64_t now() const { return clock_(); }
   const RecorderOptions& options() const { return options_; }
@@ -148,6 +148,7 @@ class Recorder {
   void push_sse(std::vector<store::SseEvent>& events);
 
   store::CaptureWriter* writer_;
+  std::function<void(const std::string&)> on_lost_;
   Clock clock_;
   RecorderOptions options_;
   RecorderStats stats_;

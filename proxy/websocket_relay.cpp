@@ -6,6 +6,10 @@
 namespace wa::proxy {
 namespace {
 
+std::string side_name(const auto& side) {
+  return side.direction == store::Direction::client ? "client" : "server";
+}
+
 // The permessage-deflate parameters the server agreed to in its 101, if it agreed to any.
 std::optional<ws::DeflateParams> agreed_deflate(const std::string& extensions) {
   if (extensions.empty()) return std::nullopt;
@@ -24,8 +28,11 @@ ws::Decoder make_decoder(ws::Role sender, const std::optional<ws::DeflateParams>
   options.sender = sender;
   options.deflate = deflate;
   options.max_message_size = std::max(max_message, ws::kDefaultMaxMessageSize);
-  // An observer records a sloppy peer rather than going blind; the peers judge each other.
+  // An observer records a sloppy peer rather than going blind; the peers judge each other. A
+  // message past the size is kept capped with its length and hash, a frame a peer would refuse
+  // is kept as it came, marked, and the frames after it are read on.
   options.require_masking = false;
+  options.observe = true;
   return ws::Decoder(options);
 }
 
@@ -53,7 +60,15 @@ WebSocketRelay::WebSocketRelay(ProxyContext& ctx, net::Owned<net::Stream> client
 }
 
 WebSocketRelay::~WebSocketRelay() {
-  if (connection_id_) ctx_.recorder.connection_closed(connection_id_);
+  if (!connection_id_) return;
+  // A direction whose frames could no longer be read is said on the connection too.
+  std::string error;
+  for (const Side* side : {&client_, &upstream_}) {
+    if (side->lost.empty()) continue;
+    error += (error.empty() ? "" : "; ") + side_name(*side) + " frames not recorded after " +
+             std::to_string(side->messages) + " messages: " + side->lost;
+  }
+  ctx_.recorder.connection_closed(connection_id_, error);
 }
 
 void WebSocketRelay::start() {
@@ -104,13 +119,21 @@ void WebSocketRelay::observe(Side& from, std::string_view bytes) {
   auto fed = from.decoder.feed(bytes, scratch_);
   for (const auto& message : scratch_) {
     ++messages_;
+    ++from.messages;
     ctx_.recorder.websocket_message(exchange_id_, from.direction, message);
+    if (!message.invalid.empty() && fed && from.invalid++ == 0) {
+      // Said once per direction; each one is marked in the capture (`show` lists them).
+      ctx_.console.warning(
+          "WebSocket " + url_ + ": a " + side_name(from) +
+          " frame a peer would refuse, recorded as it came and marked: " + message.invalid);
+    }
   }
   if (!fed) {
     from.decoding = false;
-    ctx_.console.warning("WebSocket " + url_ + ": " +
-                         (from.direction == store::Direction::client ? "client" : "server") +
-                         " frames no longer recorded: " + fed.error().why);
+    from.lost = fed.error().why;
+    ctx_.console.warning(
+        "WebSocket " + url_ + ": " + side_name(from) +
+        " frames no longer recorded (the capture marks where): " + fed.error().why);
   }
 }
 

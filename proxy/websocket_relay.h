@@ -1,8 +1,11 @@
 // A WebSocket after its 101: the bytes of each direction are relayed as they arrive (frames are
 // never re-encoded, so the peers see exactly what the other sent) and observed on the side by a
 // decoder that reassembles messages, inflates permessage-deflate and hands each message to the
-// recorder. A direction whose frames stop decoding is still relayed; only its recording stops,
-// with one console line saying why.
+// recorder. The decoder observes (ws::DecoderOptions::observe): a message over the size is kept
+// capped with its length and hash, a frame a peer would refuse is recorded as it came and
+// marked, and recording goes on. Only when a direction's frames can no longer be found (a frame
+// header that does not parse) does its recording stop: the capture marks where, the connection
+// row says why, and one console line says so. Relaying goes on either way.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +38,10 @@ class WebSocketRelay final : public Session {
     store::Direction direction;  // of what this side sends
     bool ended = false;          // it sent its FIN
     bool paused = false;         // reading paused: the other side's queue is full
-    bool decoding = true;        // false once its frames failed to decode
+    bool decoding = true;        // false once its frames could no longer be read
+    std::string lost;            // why, then
+    uint64_t messages = 0;       // recorded
+    uint64_t invalid = 0;        // of them, frames a peer would refuse
     std::string rest;
   };
 

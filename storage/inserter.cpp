@@ -35,8 +35,8 @@ constexpr const char* kInsertExchange =
     "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 constexpr const char* kInsertWsMessage =
     "INSERT INTO ws_messages (id, recording_id, exchange_id, direction, opcode, payload, "
-    "payload_length, payload_sha256, compressed, time_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-    "?8, ?9, ?10)";
+    "payload_length, payload_sha256, compressed, time_us, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+    "?7, ?8, ?9, ?10, ?11)";
 constexpr const char* kInsertSession =
     "INSERT INTO eio_sessions (id, recording_id, sid, protocol, opened_us, "
     "handshake_exchange_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -214,6 +214,7 @@ Result<void> Inserter::write_one(const WsMessage& m, Id rec) {
   bind_payload(s, 6, m.payload, m.opcode == 1);
   s.bind(9, std::int64_t{m.compressed});
   s.bind(10, m.time_us);
+  s.bind_text_or_null(11, m.error);
   return run(s, "a WebSocket message");
 }
 

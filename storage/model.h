@@ -146,6 +146,9 @@ struct WsMessage {
   Payload payload;
   bool compressed = false;  // RSV1 was set (RFC 7692 §6)
   Micros time_us = 0;
+  // "" for a message recorded as it should be; otherwise why a peer would have refused it
+  // (an invalid frame, kept as it came) or why it is not whole.
+  std::string error;
   bool operator==(const WsMessage&) const = default;
 };
 

@@ -26,7 +26,7 @@ constexpr const char* kExchangeColumns =
     "error";
 constexpr const char* kWsMessageColumns =
     "id, recording_id, exchange_id, direction, opcode, payload, payload_length, payload_sha256, "
-    "compressed, time_us";
+    "compressed, time_us, error";
 constexpr const char* kSessionColumns =
     "id, recording_id, sid, protocol, opened_us, handshake_exchange_id";
 constexpr const char* kPacketColumns =
@@ -137,6 +137,7 @@ Result<WsMessage> read_ws_message(const Statement& s, const std::string& path) {
   m.payload = read_payload(s, 5);
   m.compressed = s.int64(8) != 0;
   m.time_us = s.int64(9);
+  m.error = s.text(10);
   return m;
 }
 
@@ -254,6 +255,27 @@ Result<CaptureReader> CaptureReader::open(const std::string& path) {
 
 Failure CaptureReader::not_found(const char* what, Id id) const {
   return fail(Errc::setup, path() + ": no " + what + " with id " + std::to_string(id));
+}
+
+Result<RecordedCounts> CaptureReader::counts(Id recording_id) {
+  auto stmt = db_.prepare(
+      "SELECT (SELECT count(*) FROM exchanges WHERE recording_id = ?1), "
+      "(SELECT count(*) FROM ws_messages WHERE recording_id = ?1), "
+      "(SELECT count(*) FROM socket_packets WHERE recording_id = ?1 AND event IS NOT NULL), "
+      "(SELECT count(*) FROM sse_events WHERE recording_id = ?1), "
+      "(SELECT count(*) FROM cookies WHERE recording_id = ?1 AND kind = 'set'), "
+      "(SELECT count(*) FROM ws_messages WHERE recording_id = ?1 AND error IS NOT NULL)");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, recording_id);
+  if (stmt->step() != SQLITE_ROW) return db_.failure("cannot count what was recorded");
+  RecordedCounts c;
+  c.exchanges = stmt->int64(0);
+  c.ws_messages = stmt->int64(1);
+  c.socket_events = stmt->int64(2);
+  c.sse_events = stmt->int64(3);
+  c.cookies_set = stmt->int64(4);
+  c.ws_marked = stmt->int64(5);
+  return c;
 }
 
 Result<std::vector<RecordingSummary>> CaptureReader::recordings() {

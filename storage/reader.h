@@ -26,6 +26,16 @@ struct RecordingSummary {
   bool operator==(const RecordingSummary&) const = default;
 };
 
+// What the file holds of one recording, counted in the file (as `record` reports at its end).
+struct RecordedCounts {
+  std::int64_t exchanges = 0;
+  std::int64_t ws_messages = 0;
+  std::int64_t socket_events = 0;
+  std::int64_t sse_events = 0;
+  std::int64_t cookies_set = 0;
+  std::int64_t ws_marked = 0;  // WebSocket messages recorded with an error
+};
+
 // Everything of one recording. Each vector is in capture order (ascending id: the order in
 // which the proxy took the ids, i.e. in which things started); packets carry their
 // attachments.
@@ -50,6 +60,7 @@ class CaptureReader {
 
   // Every recording, oldest first.
   Result<std::vector<RecordingSummary>> recordings();
+  Result<RecordedCounts> counts(Id recording_id);
   // By id (all digits) or by name (the latest of that name); "" means the latest recording.
   Result<Recording> find_recording(std::string_view id_or_name);
   Result<RecordingData> load(Id recording_id);

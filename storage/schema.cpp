@@ -56,6 +56,10 @@ ORDER BY r.id;
      R"sql(
 ALTER TABLE noise_rules ADD COLUMN evidence TEXT NOT NULL DEFAULT '[]';
 )sql"},
+    {4, "WebSocket messages say why a peer would refuse them, or why they are not whole",
+     R"sql(
+ALTER TABLE ws_messages ADD COLUMN error TEXT;
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion - 1, "one step per version");

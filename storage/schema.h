@@ -13,7 +13,7 @@ namespace wa::store {
 inline constexpr std::int32_t kApplicationId = 0x57416370;
 
 // PRAGMA user_version of files this build writes; it reads this and every older version.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // The text of storage/schema.sql: creates every table, index and view of kSchemaVersion and
 // sets application_id and user_version.

@@ -76,7 +76,11 @@ CREATE TABLE ws_messages (
   payload_length  INTEGER NOT NULL,
   payload_sha256  TEXT,                   -- only when cut
   compressed      INTEGER NOT NULL CHECK (compressed IN (0, 1)), -- RSV1, RFC 7692 §6
-  time_us         INTEGER NOT NULL        -- when the last frame of the message was seen
+  time_us         INTEGER NOT NULL,       -- when the last frame of the message was seen
+  error           TEXT                    -- why a peer would refuse it (an invalid frame, a bad
+                                          -- close code, a payload that does not inflate), or
+                                          -- why it is not whole; the frames of the direction
+                                          -- could no longer be read after one whose error says so
 );
 CREATE INDEX ws_messages_by_recording ON ws_messages(recording_id);
 CREATE INDEX ws_messages_by_exchange ON ws_messages(exchange_id);
@@ -203,4 +207,4 @@ ORDER BY r.id;
 
 -- 'WAcp' (Work Already capture); user_version is the schema version (storage/schema.h).
 PRAGMA application_id = 1463903088;
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;

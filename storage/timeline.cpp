@@ -141,6 +141,13 @@ std::string describe_packet(const SocketPacket& p, std::size_t max) {
 std::string describe_ws(const WsMessage& m, std::size_t max) {
   const std::string& bytes = m.payload.bytes;
   std::string cut = m.payload.truncated() ? " (cut)" : "";
+  if (!m.error.empty()) {
+    // Shown whatever its kind: a frame a peer would refuse is never noise.
+    cut += " [" + m.error + "]";
+    if (m.opcode != 1 && m.opcode != 2 && m.opcode != 8) {
+      return strf("ws frame opcode %d ", m.opcode) + format_size(m.payload.full_length) + cut;
+    }
+  }
   switch (m.opcode) {
     case 1:
       return "ws text " + printable(bytes, max) + cut;
@@ -148,13 +155,14 @@ std::string describe_ws(const WsMessage& m, std::size_t max) {
       return "ws binary " + format_size(m.payload.full_length) + cut;
     case 8: {
       // RFC 6455 §5.5.1: an optional 2-byte status code, then a UTF-8 reason.
-      if (bytes.size() < 2) return "ws close";
+      if (bytes.size() < 2) return "ws close" + cut;
       int code = (static_cast<unsigned char>(bytes[0]) << 8) | static_cast<unsigned char>(bytes[1]);
       std::string reason = bytes.size() > 2 ? " " + printable(bytes.substr(2), max) : "";
-      return strf("ws close %d", code) + reason;
+      return strf("ws close %d", code) + reason + cut;
     }
   }
-  return {};  // ping, pong: keep-alive noise
+  // Ping and pong are keep-alive noise, unless marked.
+  return m.error.empty() ? std::string() : strf("ws frame opcode %d", m.opcode) + cut;
 }
 
 std::string describe_exchange(const Exchange& e, std::size_t max) {
