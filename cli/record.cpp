@@ -9,10 +9,12 @@
 
 #include "cli/command.h"
 #include "net/address.h"
+#include "net/descriptors.h"
 #include "net/signal_watch.h"
 #include "protocol/url.h"
 #include "proxy/ca.h"
 #include "proxy/proxy_server.h"
+#include "storage/reader.h"
 #include "storage/writer.h"
 
 namespace wa::cli {
@@ -61,6 +63,9 @@ Result<proxy::Origin> parse_upstream(const std::string& text) {
   }
   return proxy::Origin{u->is_tls(), u->host, u->effective_port()};
 }
+
+// Descriptors kept free of connections for the recording itself (net/descriptors.h).
+constexpr uint64_t kDescriptorReserve = 64;
 
 int64_t now_us() {
   return proxy::system_clock()();
@@ -115,6 +120,10 @@ int run_record(const RecordArgs& args) {
     std::filesystem::create_directories(db.parent_path(), ec);
     if (ec) return usage_error("cannot create " + db.parent_path().string() + ": " + ec.message());
   }
+  // Descriptors: as many as the hard limit allows, with a reserve the recording itself needs
+  // (SQLite's journal, DNS, the CA): a flood of connections is turned away at the door rather
+  // than leaving the capture unwritable.
+  net::reserve_descriptors(kDescriptorReserve);
   net::Loop loop;
   proxy::Console console(stdout, args.quiet);
   proxy::Recorder recorder(nullptr, proxy::system_clock(), proxy::RecorderOptions{args.max_body});
@@ -136,6 +145,10 @@ int run_record(const RecordArgs& args) {
     return usage_error(writer.error().why);
   }
   recorder.attach(writer->get());
+  recorder.on_lost([&console](const std::string& why) {
+    console.warning("the capture can no longer be written (" + why +
+                    "): NOTHING from now on is recorded; stop with Ctrl-C and see the summary");
+  });
 
   const auto& rec = (*writer)->recording();
   std::cout << "workalready: listening on " << (*server)->address() << " ("
@@ -159,6 +172,7 @@ int run_record(const RecordArgs& args) {
 
   signals.reset();
   std::set<std::string> rejected = (*server)->rejected_hosts();
+  const uint64_t shed = (*server)->shed();
   server->reset();
   while (loop.run_once()) {
   }
@@ -166,15 +180,42 @@ int run_record(const RecordArgs& args) {
   auto closed = (*writer)->close(now_us());
   auto stats = (*writer)->stats();
   const auto& s = recorder.stats();
-  std::cout << "workalready: recorded " << s.exchanges << " exchanges, " << s.ws_messages
-            << " WebSocket messages, " << s.socket_events << " Socket.IO events, " << s.cookies_set
-            << " cookies set into " << args.db << " (recording #" << rec.id << ")" << std::endl;
+  // The summary counts what the file holds, not what went by.
+  store::RecordedCounts in_file;
+  std::string unreadable;
+  if (auto reader = store::CaptureReader::open(args.db); !reader) {
+    unreadable = reader.error().why;
+  } else if (auto counts = reader->counts(rec.id); !counts) {
+    unreadable = counts.error().why;
+  } else {
+    in_file = *counts;
+  }
+  std::cout << "workalready: recorded " << in_file.exchanges << " exchanges, "
+            << in_file.ws_messages << " WebSocket messages, " << in_file.socket_events
+            << " Socket.IO events, " << in_file.cookies_set << " cookies set into " << args.db
+            << " (recording #" << rec.id << ")" << std::endl;
   if (s.undecodable) {
     // Kept as error packets with their reason, and the exchange or message with its bytes.
     std::cout << "workalready: " << s.undecodable
               << (s.undecodable == 1 ? " socket payload" : " socket payloads")
               << " could not be decoded; `workalready show " << rec.id << "` marks "
               << (s.undecodable == 1 ? "it" : "them") << std::endl;
+  }
+  if (s.ws_invalid) {
+    std::cout << "workalready: " << s.ws_invalid
+              << (s.ws_invalid == 1 ? " WebSocket frame" : " WebSocket frames")
+              << " that a peer would refuse, recorded as sent and marked (`workalready show "
+              << rec.id << "`)" << std::endl;
+  }
+  if (s.ws_cut) {
+    std::cout << "workalready: " << s.ws_cut
+              << (s.ws_cut == 1 ? " WebSocket message" : " WebSocket messages")
+              << " over --max-body, recorded cut with their length and SHA-256" << std::endl;
+  }
+  if (shed) {
+    std::cout << "workalready: " << shed << (shed == 1 ? " connection" : " connections")
+              << " closed at once for lack of file descriptors (not relayed, not recorded)"
+              << std::endl;
   }
   if (!rejected.empty()) {
     // The hint to trust the CA was printed at the first rejection; this says how far it went.
@@ -191,13 +232,23 @@ int run_record(const RecordArgs& args) {
               << (rejected.size() == 1 ? " host (" : " hosts (") << hosts
               << "): nothing of theirs was recorded" << std::endl;
   }
-  if (!closed) return usage_error("the capture file was not closed cleanly: " + closed.error().why);
-  if (stats.rejected) {
-    std::cerr << "workalready: " << stats.rejected << " capture events could not be written ("
-              << stats.last_error << ")\n";
-  }
   if (int rc = loop.close(); rc != 0) {
     std::cerr << "workalready: handles left open at exit: " << loop.open_handles() << "\n";
+  }
+  // Anything relayed but not recorded fails the run: a capture that silently holds less than
+  // the session is worse than none.
+  if (!closed) return usage_error("the capture file was not closed cleanly: " + closed.error().why);
+  if (!unreadable.empty()) return usage_error("cannot read back the capture: " + unreadable);
+  if (s.lost || stats.rejected) {
+    uint64_t lost = s.lost + stats.rejected;
+    std::string why = !s.lost_why.empty() ? s.lost_why : stats.last_error;
+    return usage_error("the recording is incomplete: " + std::to_string(lost) +
+                       " capture events could not be written (" + why + ")");
+  }
+  if (s.ws_lost) {
+    return usage_error("the recording is incomplete: the frames of " + std::to_string(s.ws_lost) +
+                       " WebSocket directions could no longer be read (`workalready show " +
+                       std::to_string(rec.id) + "` marks where)");
   }
   return kOk;
 }

@@ -4,6 +4,8 @@
 #include <memory>
 #include <vector>
 
+#include "net/descriptors.h"
+
 namespace wa::net {
 
 struct TcpConnection::WriteRequest {
@@ -271,6 +273,8 @@ void TcpConnection::on_idle(uv_timer_t* timer) {
 }
 
 int TcpConnection::connect_to(const Address& to, std::function<void(int status)> connected) {
+  // The descriptor reserve is for the recording, not for more connections (net/descriptors.h).
+  if (!descriptor_available()) return UV_EMFILE;
   connected_ = std::move(connected);
   connect_req_.data = this;
   return uv_tcp_connect(&connect_req_, &tcp_, to.sockaddr_ptr(), on_connect);

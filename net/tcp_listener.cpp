@@ -1,5 +1,7 @@
 #include "net/tcp_listener.h"
 
+#include "net/descriptors.h"
+
 namespace wa::net {
 
 TcpListener::TcpListener(Loop& loop, AcceptCallback on_accept)
@@ -35,6 +37,10 @@ Outcome<Owned<TcpListener>> TcpListener::listen(Loop& loop, std::string_view hos
 void TcpListener::on_connection(uv_stream_t* server, int status) {
   auto* self = static_cast<TcpListener*>(server->data);
   if (self->closing_) return;
+  if (status == UV_EMFILE || status == UV_ENFILE) {
+    self->shed_one();
+    return;
+  }
   if (status < 0) {
     ++self->accept_errors_;
     return;
@@ -44,9 +50,20 @@ void TcpListener::on_connection(uv_stream_t* server, int status) {
     ++self->accept_errors_;
     return;
   }
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(connection->uv_stream()), &fd) == 0 &&
+      !within_budget(fd)) {
+    self->shed_one();  // dropping `connection` closes it
+    return;
+  }
   connection->set_nodelay(true);
   connection->remember_addresses();
   if (self->on_accept_) self->on_accept_(std::move(connection));
+}
+
+void TcpListener::shed_one() {
+  ++shed_;
+  if (on_shed_) on_shed_();
 }
 
 void TcpListener::close(CloseCallback done) {

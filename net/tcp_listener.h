@@ -35,14 +35,20 @@ class TcpListener final : public Closable {
   // The bound address, with the port the kernel chose when 0 was asked for.
   const Address& address() const { return address_; }
   uint16_t port() const { return address_.port(); }
-  // Accepts that failed (EMFILE and the like); libuv keeps listening after them.
+  // Accepts that failed; libuv keeps listening after them.
   uint64_t accept_errors() const { return accept_errors_; }
+  // Connections closed as soon as accepted for lack of descriptors: their descriptor fell into
+  // the reserve (net/descriptors.h), or none was left at all (libuv then accepts and closes
+  // them itself). `on_shed` hears each one.
+  uint64_t shed() const { return shed_; }
+  void on_shed(std::function<void()> f) { on_shed_ = std::move(f); }
 
  private:
   TcpListener(Loop& loop, AcceptCallback on_accept);
   ~TcpListener() override = default;
   void close(CloseCallback done) override;
   static void on_connection(uv_stream_t* server, int status);
+  void shed_one();
   static void on_closed(uv_handle_t* handle);
 
   Loop& loop_;
@@ -51,6 +57,8 @@ class TcpListener final : public Closable {
   CloseCallback closed_;
   Address address_;
   uint64_t accept_errors_ = 0;
+  uint64_t shed_ = 0;
+  std::function<void()> on_shed_;
   bool closing_ = false;
 };
 

@@ -31,6 +31,7 @@ Result<std::unique_ptr<ProxyServer>> ProxyServer::start(net::Loop& loop,
                                            });
   if (!listener) return fail(Errc::setup, listener.error().why);
   proxy->listener_ = std::move(listener.value());
+  proxy->listener_->on_shed([self] { self->on_shed(); });
   return proxy;
 }
 
@@ -59,6 +60,20 @@ void ProxyServer::on_accept(net::Owned<net::TcpConnection> connection) {
   HttpSession* s = session.get();
   adopt(std::move(session));
   s->start();
+}
+
+void ProxyServer::on_shed() {
+  // Said at the first, then at 10, 100, 1000...: a flood must not flood the console too.
+  ++shed_;
+  if (shed_ == 1) {
+    ctx_.console.warning(
+        "out of file descriptors: new connections are closed at once, so that those already "
+        "accepted stay recorded (raise `ulimit -n` for more)");
+  } else if (shed_ == next_shed_report_) {
+    ctx_.console.warning(std::to_string(shed_) +
+                         " connections closed at once so far for lack of file descriptors");
+    next_shed_report_ *= 10;
+  }
 }
 
 void ProxyServer::adopt(std::unique_ptr<Session> session) {

@@ -31,6 +31,8 @@ class ProxyServer final : public SessionHost {
   size_t sessions() const { return sessions_.size(); }
   // Hosts whose minted certificate a client rejected (see ProxyContext::rejected_hosts).
   const std::set<std::string>& rejected_hosts() const { return ctx_.rejected_hosts; }
+  // Connections closed as soon as accepted for lack of file descriptors (net/descriptors.h).
+  uint64_t shed() const { return shed_; }
 
   void adopt(std::unique_ptr<Session> session) override;
   void retire(Session* session) override;
@@ -40,6 +42,7 @@ class ProxyServer final : public SessionHost {
               CertificateAuthority* ca, std::shared_ptr<net::TlsContext> upstream_tls,
               std::shared_ptr<net::TlsContext> intercept_tls);
   void on_accept(net::Owned<net::TcpConnection> connection);
+  void on_shed();
   void reap();
   void check_stopped();
 
@@ -54,6 +57,8 @@ class ProxyServer final : public SessionHost {
   net::Owned<net::Timer> grace_;
   std::function<void()> stopped_;
   bool stopping_ = false;
+  uint64_t shed_ = 0;
+  uint64_t next_shed_report_ = 10;
 };
 
 }  // namespace wa::proxy
