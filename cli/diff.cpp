@@ -22,7 +22,7 @@ namespace {
 
 struct DiffArgs {
   ReplayInputs in;
-  std::string a, b, a2, json, junit, html;
+  std::string a, b, a2, json, junit, html, deadline;
   // --a-server / --b-server: a fresh instance of each build for each run (A's second run, which
   // noise is learnt from, gets its own).
   ServerSpec a_server, b_server;
@@ -85,6 +85,31 @@ Result<Side> replay_against(const DiffArgs& args, const std::string& target,
   return side;
 }
 
+// --deadline passed during one of the runs: nothing is compared (A with B needs all three
+// runs whole). The report holds that run's copies, cut short or done, without differences
+// (they would be against the recording, not between the builds), says which run it was, and
+// is written where asked; exit 1.
+int deadline_passed(const DiffArgs& args, Side& side, const std::string& which,
+                    uint64_t deadline_ms, std::chrono::steady_clock::time_point t0) {
+  replay::RunReport report = std::move(side.run.report);
+  report.command = "diff";
+  report.target = side.target;
+  report.db = args.in.db;
+  report.deadline_ms = deadline_ms;
+  for (replay::SessionResult& s : report.sessions)
+    s.differences.clear();
+  report.duration_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::fputs(replay::format_console(report, stdout_is_tty()).c_str(), stdout);
+  std::printf("diff: nothing compared: the deadline passed during the run against %s\n",
+              which.c_str());
+  std::fflush(stdout);
+  if (auto r = write_reports(report, args.json, args.junit, args.html); !r)
+    return usage_error(r.error().why);
+  return kMismatch;
+}
+
 int run_diff(DiffArgs& args) {
   for (const ServerSpec* spec : {&args.a_server, &args.b_server})
     if (auto checked = spec->check(); !checked) return usage_error(checked.error().why);
@@ -96,22 +121,34 @@ int run_diff(DiffArgs& args) {
     if (url->find("{port}") != std::string::npos)
       return usage_error(std::string(flag) + " " + *url + ": {port} needs " + flag + "-server");
   }
+  uint64_t deadline_ms = 0;
+  if (!args.deadline.empty()) {
+    auto parsed = parse_deadline(args.deadline);
+    if (!parsed) return usage_error(parsed.error().why);
+    deadline_ms = *parsed;
+  }
   replay::RunnerOptions options;
   options.timeout_ms = args.timeout_ms;
   options.http.insecure = args.insecure;
+  // One deadline for the three runs together.
+  options.deadline_us = deadline_from_now(deadline_ms);
   int64_t started = now_unix_ms();
   auto t0 = std::chrono::steady_clock::now();
 
   const ServerSpec none;
   auto a = replay_against(args, args.a, args.a_server, options);
   if (!a) return usage_error(a.error().why);
+  if (a->run.report.deadline_passed) return deadline_passed(args, *a, "A", deadline_ms, t0);
   // A second run of A: against --a2 when given, else A again (a fresh instance under
   // --a-server).
   auto a2 = args.a2.empty() ? replay_against(args, args.a, args.a_server, options)
                             : replay_against(args, args.a2, none, options);
   if (!a2) return usage_error(a2.error().why);
+  if (a2->run.report.deadline_passed)
+    return deadline_passed(args, *a2, "A's second run", deadline_ms, t0);
   auto b = replay_against(args, args.b, args.b_server, options);
   if (!b) return usage_error(b.error().why);
+  if (b->run.report.deadline_passed) return deadline_passed(args, *b, "B", deadline_ms, t0);
 
   replay::RunReport report;
   report.command = "diff";
@@ -206,9 +243,12 @@ void add_diff(CLI::App& app) {
   sub->add_option("--map", args.in.maps, "ORIGIN=URL for another recorded origin (repeatable)");
   sub->add_option("--rules", args.in.rules_file, "Rules file (JSON), as for replay");
   sub->add_option("--timeout", args.timeout_ms,
-                  "Milliseconds to wait for an expected response or event")
+                  "Milliseconds: the longest wait for one expected response, from the request to "
+                  "the last byte of its body however slowly it comes, or for an expected event; "
+                  "a response cut by it is a difference, and the run goes on")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{3'600'000}));
+  add_deadline_option(sub, args.deadline);
   sub->add_flag("--insecure", args.insecure, "Do not verify the targets' TLS certificates");
   sub->add_option("--report-json", args.json, "Write a JSON report");
   sub->add_option("--report-junit", args.junit, "Write a JUnit XML report");

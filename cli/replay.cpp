@@ -20,11 +20,14 @@ struct ReplayArgs {
   ReplayInputs in;
   // --server: a fresh instance of the application for each run (calibration: one per pass).
   ServerSpec server;
-  std::string pace = "fast", json, junit, html;
+  std::string pace = "fast", json, junit, html, deadline;
   bool calibrate = false, explain = false, quiet = false, insecure = false;
   int concurrency = 1, repeat = 1;
   uint64_t timeout_ms = 5000;
 };
+
+// How a calibration pass stopped by --deadline says so (not a setup error: exit 1).
+constexpr std::string_view kDeadlinePassed = "the deadline passed";
 
 int64_t now_unix_ms() {
   using namespace std::chrono;
@@ -69,6 +72,9 @@ Result<replay::RunResult> calibration_pass(const ReplayArgs& args, int pass,
   if (server) server->stop();
   wait_if_interrupted();  // a pass cut short by Ctrl-C reports nothing
   if (loop.close() != 0) std::fprintf(stderr, "workalready: %s\n", loop.open_handles().c_str());
+  if (run.report.deadline_passed)
+    return fail(Errc::setup, std::string(kDeadlinePassed) + " during calibration pass " +
+                                 std::to_string(pass) + "; no noise rules stored");
   for (const auto& session : run.report.sessions) {
     if (session.errors.empty()) continue;
     if (server) print_server_output(stderr, server->last_lines(kServerOutputLines));
@@ -167,7 +173,15 @@ int run_replay(ReplayArgs& args) {
     if (args.in.target.find("{port}") != std::string::npos)
       return usage_error("--target " + args.in.target + ": {port} needs --server");
   }
+  uint64_t deadline_ms = 0;
+  if (!args.deadline.empty()) {
+    auto parsed = parse_deadline(args.deadline);
+    if (!parsed) return usage_error(parsed.error().why);
+    deadline_ms = *parsed;
+  }
   replay::RunnerOptions options;
+  // From the start of the command: starting servers, calibration and the replay all count.
+  options.deadline_us = deadline_from_now(deadline_ms);
   options.pace_recorded = args.pace == "recorded";
   options.timeout_ms = args.timeout_ms;
   options.http.insecure = args.insecure;
@@ -217,7 +231,13 @@ int run_replay(ReplayArgs& args) {
   }
   if (args.calibrate) {
     server.reset();  // each pass starts its own
-    if (auto r = calibrate(args, *prepared, options); !r) return usage_error(r.error().why);
+    if (auto r = calibrate(args, *prepared, options); !r) {
+      if (r.error().why.starts_with(kDeadlinePassed)) {
+        std::printf("replay: %s\n", r.error().why.c_str());
+        return kMismatch;
+      }
+      return usage_error(r.error().why);
+    }
     // Prepared again, with the rules just stored, for a fresh instance.
     if (auto started = start_server(); !started) return usage_error(started.error().why);
     prepared = load_recordings(in, options);
@@ -230,6 +250,7 @@ int run_replay(ReplayArgs& args) {
   replay::RunResult result = replay::run(loop, *prepared, options);
   result.report.command = "replay";
   result.report.target = in.target;
+  result.report.deadline_ms = deadline_ms;
   // The server is stopped before anything is printed; what it wrote while stopping counts too.
   if (server) server->stop();
   wait_if_interrupted();  // a run cut short by Ctrl-C reports nothing
@@ -240,9 +261,11 @@ int run_replay(ReplayArgs& args) {
   if (!args.quiet) {
     std::fputs(replay::format_console(result.report, stdout_is_tty()).c_str(), stdout);
   } else {
-    // Quiet: the last line only.
+    // Quiet: the last line only (the last two when the deadline passed: it has its own).
     std::string text = replay::format_console(result.report, false);
     size_t last = text.rfind('\n', text.size() > 1 ? text.size() - 2 : 0);
+    if (result.report.deadline_passed && last != std::string::npos && last > 0)
+      last = text.rfind('\n', last - 1);
     std::fputs(text.substr(last == std::string::npos ? 0 : last + 1).c_str(), stdout);
   }
   print_server_output(stdout, result.report.server_output);
@@ -295,9 +318,12 @@ void add_replay(CLI::App& app) {
                   "recorded gaps")
       ->capture_default_str();
   sub->add_option("--timeout", args.timeout_ms,
-                  "Milliseconds to wait for an expected response or event")
+                  "Milliseconds: the longest wait for one expected response, from the request to "
+                  "the last byte of its body however slowly it comes, or for an expected event; "
+                  "a response cut by it is a difference, and the run goes on")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{3'600'000}));
+  add_deadline_option(sub, args.deadline);
   sub->add_flag("--insecure", args.insecure, "Do not verify the target's TLS certificate");
   sub->add_flag("--explain", args.explain,
                 "Print what was correlated (value, where the server issued it, where it is "

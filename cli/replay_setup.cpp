@@ -1,6 +1,7 @@
 #include "cli/replay_setup.h"
 
 #include <unistd.h>
+#include <uv.h>
 
 #include <cstdio>
 #include <fstream>
@@ -93,6 +94,45 @@ std::function<void(size_t, size_t)> progress_bar(const char* what) {
 
 bool stdout_is_tty() {
   return isatty(STDOUT_FILENO) != 0;
+}
+
+Result<uint64_t> parse_deadline(const std::string& text) {
+  auto bad = [&] {
+    return fail(Errc::setup, "--deadline " + text +
+                                 ": expected a duration such as 90s, 10m, 1h or 1500 "
+                                 "(milliseconds), more than 0 and at most a week");
+  };
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
+    ++digits;
+  if (digits == 0 || digits > 12) return bad();
+  uint64_t n = std::stoull(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  uint64_t scale = 0;
+  if (unit.empty() || unit == "ms")
+    scale = 1;
+  else if (unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  constexpr uint64_t kWeekMs = uint64_t{7} * 24 * 3'600'000;
+  if (scale == 0 || n == 0 || n > kWeekMs / scale) return bad();
+  return n * scale;
+}
+
+int64_t deadline_from_now(uint64_t ms) {
+  if (ms == 0) return 0;
+  return int64_t(uv_hrtime() / 1000) + int64_t(ms) * 1000;
+}
+
+void add_deadline_option(CLI::App* sub, std::string& text) {
+  sub->add_option("--deadline", text,
+                  "Time limit of the whole run (every copy, every session, every pass): 90s, "
+                  "10m, 1h, or milliseconds. When it passes, the run stops where it is "
+                  "(connections closed), prints its summary with a line saying so, writes the "
+                  "reports asked for (sessions marked cut short) and exits 1");
 }
 
 }  // namespace wa::cli

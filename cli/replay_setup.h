@@ -2,6 +2,9 @@
 // into prepared scripts, and writing the reports.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,5 +39,15 @@ Result<void> write_reports(const replay::RunReport& report, const std::string& j
 std::function<void(size_t, size_t)> progress_bar(const char* what);
 
 bool stdout_is_tty();
+
+// --deadline DURATION: a whole number with a unit (ms, s, m, h) or without one (milliseconds,
+// as --timeout), more than 0 and at most a week. Fails with one line naming the option.
+Result<uint64_t> parse_deadline(const std::string& text);
+
+// The monotonic time (RunnerOptions::deadline_us) `ms` from now; 0 for 0 (no deadline).
+int64_t deadline_from_now(uint64_t ms);
+
+// The --deadline option, shared by replay and diff (a string: parse_deadline reads it).
+void add_deadline_option(CLI::App* sub, std::string& text);
 
 }  // namespace wa::cli

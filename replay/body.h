@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,5 +38,37 @@ BodyKind body_kind(std::string_view content_type, std::string_view bytes);
 
 // Lower-case hex SHA-256, as store::Payload::sha256.
 std::string sha256_hex(std::string_view bytes);
+
+// A body collected as it streams in, with bounded memory: the first `cap` bytes are kept; once
+// the body goes past them, the kept bytes are hashed (SHA-256) and every later piece is hashed
+// and counted as it passes, never held. The result is what the capture store keeps of a cut
+// body (store::Payload: the prefix, the whole length, the hash of the whole), so a live body
+// over the cap compares with a recorded one by length and hash, and one under it whole. Bodies
+// that stay under the cap cost no hashing at all.
+class CappedBody {
+ public:
+  explicit CappedBody(size_t cap);
+  ~CappedBody();
+  CappedBody(CappedBody&&) noexcept;
+  CappedBody& operator=(CappedBody&&) noexcept;
+
+  void append(std::string_view piece);
+  // Room for `bytes` more (a declared Content-Length), never beyond the cap.
+  void reserve(uint64_t bytes);
+
+  uint64_t length() const { return length_; }  // bytes appended so far
+  bool cut() const { return length_ > kept_.size(); }
+  const std::string& kept() const { return kept_; }
+  // The kept bytes, the whole length, and (when cut) the hash of the whole body. Leaves the
+  // object empty.
+  store::Payload take();
+
+ private:
+  struct Hasher;
+  size_t cap_;
+  std::string kept_;
+  uint64_t length_ = 0;
+  std::unique_ptr<Hasher> hash_;  // set once the body went past the cap
+};
 
 }  // namespace wa::replay

@@ -137,6 +137,17 @@ void CopyRun::start() {
   advance();
 }
 
+void CopyRun::cut_short() {
+  if (finished_) return;
+  result_.cut_short = true;
+  calls_.clear();
+  for (SessionState& s : sessions_)
+    s.drop();
+  for (uint8_t& m : met_)
+    if (!m) m = 2;
+  finish();
+}
+
 Prepared::SessionMatcher session_matcher(const Prepared& p, size_t i) {
   const Script& s = *p.script;
   const SocketSession& session = s.sessions[i];
@@ -388,6 +399,8 @@ void CopyRun::finish() {
     sessions_[i].matcher->release_held();
     const std::vector<int>& expectation_of = sessions_[i].expectation_of;
     for (Difference& d : sessions_[i].matcher->finish(ctx)) {
+      // Cut short: an event not come yet may have been on its way.
+      if (result_.cut_short && d.kind == DiffKind::missing) continue;
       // The matcher's index of the expected event → the expectation.
       d.outcome = d.outcome >= 0 && size_t(d.outcome) < expectation_of.size()
                       ? expectation_of[size_t(d.outcome)]

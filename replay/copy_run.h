@@ -64,6 +64,10 @@ class CopyRun {
   CopyRun& operator=(const CopyRun&) = delete;
 
   void start();
+  // The run's deadline passed: stops here, as it is. Requests in flight are cancelled and
+  // sessions dropped (their connections closed), what was not met is given up, and the copy
+  // finishes at once with SessionResult::cut_short set.
+  void cut_short();
 
   bool finished() const { return finished_; }
   SessionResult& result() { return result_; }

@@ -1,5 +1,6 @@
 #include "replay/copy_run.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "protocol/text.h"
@@ -157,7 +158,11 @@ void CopyRun::on_http(size_t i, std::string live_url, ClientResult<HttpResponse>
     if (text::iequals(h.name, "content-encoding")) live.response_encoding = h.value;
     live.response_headers.push_back({std::move(h.name), std::move(h.value)});
   }
-  live.response_body = store::Payload::whole(std::move(response.body));
+  // A body over the client's cap arrives cut, with the whole one's length and hash.
+  live.response_body.full_length =
+      std::int64_t(std::max<uint64_t>(response.body_length, response.body.size()));
+  live.response_body.sha256 = std::move(response.body_sha256);
+  live.response_body.bytes = std::move(response.body);
   live.started_us = response.timings.started_us;
   live.first_byte_us = response.timings.first_byte_us;
   live.ended_us = response.timings.ended_us;

@@ -8,11 +8,13 @@
 
 #include "net/connect.h"
 #include "net/tcp_connection.h"
+#include "net/timer.h"
 #include "net/tls_context.h"
 #include "net/tls_stream.h"
 #include "protocol/http1_writer.h"
 #include "protocol/text.h"
 #include "protocol/url.h"
+#include "replay/body.h"
 
 namespace wa::replay {
 
@@ -185,7 +187,8 @@ class HttpCall::Exchange final : public http::Sink {
       : shared_(std::move(shared)),
         request_(std::move(request)),
         done_(std::move(done)),
-        upgrade_done_(std::move(upgrade_done)) {}
+        upgrade_done_(std::move(upgrade_done)),
+        body_(size_t(shared_->options.max_body_bytes)) {}
 
   void start() {
     response_.timings.started_us = shared_->now();
@@ -296,9 +299,36 @@ class HttpCall::Exchange final : public http::Sink {
     conn_->stream->start(net::StreamHandler{[this](std::string_view bytes) { on_data(bytes); },
                                             [this] { on_end(); },
                                             [this](const net::Error& e) { on_error(e); }});
-    conn_->stream->set_idle_timeout(timeout_ms_);
+    // No limit per read: the whole-response timer below is the limit (a stream's body gets
+    // its idle limit once its head is in).
+    conn_->stream->set_idle_timeout(0);
     conn_->stream->write(wire_);
     response_.timings.sent_us = shared_->now();
+    // The whole wait, head and body, from the first time the request went out (a retry on a
+    // fresh connection does not start it again).
+    if (!deadline_) {
+      deadline_ = net::Timer::create(shared_->loop);
+      deadline_->start(timeout_ms_, [this] { on_deadline(); });
+    }
+  }
+
+  // The response (or, for a stream, its head) did not complete within timeout_ms_ of being
+  // asked for, whatever came in between.
+  void on_deadline() {
+    if (finished_) return;
+    std::string why = "timed out after " + std::to_string(timeout_ms_) + " ms";
+    if (!got_bytes_) {
+      why = "no response from " + target_.authority + " within " + std::to_string(timeout_ms_) +
+            " ms";
+    } else if (!head_done_) {
+      why += " waiting for the response head from " + target_.authority + ": " +
+             std::to_string(head_bytes_) + " bytes of it received";
+    } else {
+      why += ": " + std::to_string(body_.length()) +
+             (declared_length_ ? " of " + std::to_string(*declared_length_) : std::string()) +
+             " bytes of the body from " + target_.authority + " received";
+    }
+    fail(ClientFailure{FailureKind::timeout, std::move(why)});
   }
 
   // ---- the response ----
@@ -308,13 +338,9 @@ class HttpCall::Exchange final : public http::Sink {
       got_bytes_ = true;
       response_.timings.first_byte_us = shared_->now();
     }
+    if (!head_done_) head_bytes_ += bytes.size();
     auto consumed = conn_->parser.feed(bytes, *this);
     if (abandoned_) return delete this;
-    if (too_large_) {
-      return fail(ClientFailure{FailureKind::protocol,
-                                "the response body from " + target_.authority + " is over " +
-                                    std::to_string(shared_->options.max_body_bytes) + " bytes"});
-    }
     if (!consumed) {
       return fail(ClientFailure{
           FailureKind::protocol,
@@ -328,7 +354,7 @@ class HttpCall::Exchange final : public http::Sink {
     if (finished_) return;
     auto ended = conn_->parser.finish(*this);
     if (abandoned_) return delete this;
-    if (message_done_ && !too_large_) return complete(false);
+    if (message_done_) return complete(false);
     if (!got_bytes_ && can_retry()) return retry();
     (void)ended;
     fail(ClientFailure{
@@ -372,11 +398,11 @@ class HttpCall::Exchange final : public http::Sink {
     response_.version = head.version;
     response_.headers = std::move(head.headers);
     keep_alive_ = head.keep_alive;
+    head_done_ = true;
+    declared_length_ = head.content_length;
     // The body in one allocation when its length is declared (a script bundle comes in many
-    // reads).
-    if (head.content_length && !request_.on_body)
-      response_.body.reserve(
-          size_t(std::min<uint64_t>(*head.content_length, shared_->options.max_body_bytes)));
+    // reads), never more than is kept of it.
+    if (head.content_length && !request_.on_body) body_.reserve(*head.content_length);
     if (response_.status != 101 && request_.on_head) {
       streaming_callback([&] { request_.on_head(response_); });
       if (abandoned_) return http::Flow::pause;
@@ -386,18 +412,15 @@ class HttpCall::Exchange final : public http::Sink {
       uint64_t idle = request_.body_idle_timeout_ms ? request_.body_idle_timeout_ms : timeout_ms_;
       conn_->stream->set_idle_timeout(idle);
       timeout_ms_ = idle;
+      deadline_.reset();  // a stream lasts as long as it keeps sending
     }
     return http::Flow::proceed;
   }
 
   void on_body(std::string_view bytes) override {
-    if (interim_ || abandoned_ || too_large_) return;
+    if (interim_ || abandoned_) return;
     if (request_.on_body) return streaming_callback([&] { request_.on_body(bytes); });
-    if (response_.body.size() + bytes.size() > shared_->options.max_body_bytes) {
-      too_large_ = true;  // on_data() fails the request once the parser has returned
-      return;
-    }
-    response_.body.append(bytes);
+    body_.append(bytes);  // bounded: past the cap it is hashed and counted, not held
   }
 
   template <class F>
@@ -408,7 +431,7 @@ class HttpCall::Exchange final : public http::Sink {
   }
 
   http::Flow on_message_end() override {
-    if (abandoned_ || too_large_) return http::Flow::pause;
+    if (abandoned_) return http::Flow::pause;
     if (interim_ || response_.status == 101) return http::Flow::proceed;
     message_done_ = true;
     return http::Flow::pause;
@@ -424,6 +447,13 @@ class HttpCall::Exchange final : public http::Sink {
 
   void complete(bool clean) {
     finished_ = true;
+    deadline_.reset();
+    if (!request_.on_body) {
+      store::Payload body = body_.take();
+      response_.body_length = uint64_t(body.full_length);
+      response_.body_sha256 = std::move(body.sha256);
+      response_.body = std::move(body.bytes);
+    }
     response_.timings.ended_us = shared_->now();
     std::unique_ptr<Connection> conn = std::move(conn_);
     std::optional<Upgraded> upgraded;
@@ -447,6 +477,7 @@ class HttpCall::Exchange final : public http::Sink {
 
   void fail(ClientFailure failure) {
     finished_ = true;
+    deadline_.reset();
     conn_.reset();
     connecting_.reset();
     tls_.reset();
@@ -479,7 +510,11 @@ class HttpCall::Exchange final : public http::Sink {
   net::Owned<net::ConnectRequest> connecting_;
   net::Owned<net::TlsStream> tls_;
   std::unique_ptr<Connection> conn_;
+  net::Owned<net::Timer> deadline_;  // the whole wait for the response (on_deadline)
   HttpResponse response_;
+  CappedBody body_;
+  uint64_t head_bytes_ = 0;  // bytes received before the head was complete
+  std::optional<uint64_t> declared_length_;
   std::string rest_;
   std::optional<ClientFailure> later_failure_;
   net::Deferred later_{&on_later, this};
@@ -493,7 +528,7 @@ class HttpCall::Exchange final : public http::Sink {
   bool finished_ = false;
   bool in_callback_ = false;  // on_head or on_body is running
   bool abandoned_ = false;    // the HttpCall was cancelled from inside one of them
-  bool too_large_ = false;    // a collected body went over max_body_bytes
+  bool head_done_ = false;    // the final response head is in
 };
 
 // ---- HttpCall ----

@@ -9,16 +9,18 @@
 // is kept, as the recording keeps it).
 //
 // Several requests may be in flight at once, each on its own connection (a long-polling GET
-// beside a POST). Timeouts: connecting (resolution, TCP and TLS together) and the response
-// (time without a byte from the server while a response is awaited). A request that fails on a
+// beside a POST). Timeouts: connecting (resolution, TCP and TLS together) and the response: the
+// whole wait from the request written to the last byte of the response, head and body, however
+// the server spaces its bytes (a server that trickles a byte a second cannot hold a request
+// past it). A response cut by it fails with how much of it had come. A request that fails on a
 // kept-alive connection before any byte of its response arrived is sent once more on a new
 // connection, as browsers do: the server may have closed the idle connection as it was reused.
 //
 // Streaming (Server-Sent Events, HTML Living Standard §9.2, whose responses last as long as the
 // page): a request with HttpRequest::on_head / on_body set is told of the response head and of
 // each piece of the body as they arrive, long before the response ends (if it ever does).
-// Timeouts then apply in two phases: until the head is complete, the response timeout (time
-// without a byte); after it, `body_idle_timeout_ms` between pieces of the body, so that a
+// Timeouts then apply in two phases: until the head is complete, the response timeout (the
+// whole wait for the head); after it, `body_idle_timeout_ms` between pieces of the body, so that a
 // stream that keeps sending is never cut, however long it lasts. The caller abandons a stream
 // by cancelling (or dropping) its HttpCall, also from inside on_head or on_body: the done
 // callback then never runs, nothing counts as failed, and the connection is closed rather than
@@ -128,7 +130,13 @@ struct HttpResponse {
   std::string reason;
   http::Version version;
   http::Headers headers;  // in order, as received
-  std::string body;       // transfer coding removed; empty for HEAD, 204, 304 and 101
+  // Transfer coding removed; empty for HEAD, 204, 304 and 101. At most
+  // HttpClientOptions::max_body_bytes of it: a longer body is cut there, and its whole length
+  // and hash are kept beside (replay/body.h, CappedBody).
+  std::string body;
+  uint64_t body_length = 0;  // the whole body's length (0 when not collected)
+  std::string body_sha256;   // lower-case hex SHA-256 of the whole body, only when cut
+  bool body_cut() const { return body_length > body.size(); }
   HttpTimings timings;
   bool reused = false;  // it came over a kept-alive connection
 };
@@ -147,7 +155,10 @@ struct HttpClientOptions {
   // through OpenSSL's default verify paths (SSL_CERT_FILE, SSL_CERT_DIR) and `trust_pem`.
   bool insecure = false;
   std::string trust_pem = {};  // extra trust anchors, PEM
-  uint64_t max_body_bytes = uint64_t{64} << 20;
+  // Bytes of a collected body kept; past them the body is hashed and counted as it streams,
+  // never held (HttpResponse::body_cut). The matcher compares bodies longer than
+  // kMaxDecodedBody by length and hash only, so nothing past it would ever be read.
+  uint64_t max_body_bytes = uint64_t{16} << 20;
   // Idle kept-alive connections per origin, and how long they stay: servers close theirs after
   // a few seconds (Node 5 s), and a request sent on a connection being closed would fail.
   size_t max_idle_per_origin = 8;

@@ -120,9 +120,9 @@ int RunReport::exit_code() const {
   bool failed = false;
   for (const SessionResult& s : sessions) {
     if (!s.errors.empty()) return 2;
-    failed = failed || s.failures() > 0;
+    failed = failed || !s.passed();
   }
-  return failed ? 1 : 0;
+  return failed || deadline_passed ? 1 : 0;
 }
 
 std::string format_console(const RunReport& report, bool colour, size_t max_differences) {
@@ -146,6 +146,7 @@ std::string format_console(const RunReport& report, bool colour, size_t max_diff
         break;
       case Verdict::failed:
         out += "  " + ansi.paint("31", "FAIL") + "  " + pad(names[i], width) + "   " +
+               (s.cut_short ? "cut short by the deadline, " : "") +
                plural(s.failures(), "difference") + "   " + counts(s) + "   " +
                seconds(s.duration_us) + " s\n";
         break;
@@ -214,6 +215,7 @@ std::string format_console(const RunReport& report, bool colour, size_t max_diff
     latency_table(out, report.latencies);
 
   out += "\n" + summary_line(report) + "\n";
+  if (report.deadline_passed) out += deadline_line(report) + "\n";
   return out;
 }
 

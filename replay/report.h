@@ -54,9 +54,12 @@ struct SessionResult {
   size_t events_expected = 0;         // server Socket.IO packets expected
   size_t events_matched = 0;          // of those, arrived equal (after normalisation)
   size_t broadcasts_counted = 0;      // extra broadcasts counted, not failed (load)
+  // The run's deadline (--deadline) passed while this copy ran: it was stopped where it was,
+  // its connections closed. It fails: what it did not get to was not checked.
+  bool cut_short = false;
 
   size_t failures() const { return failure_count(differences); }
-  bool passed() const { return errors.empty() && failures() == 0; }
+  bool passed() const { return errors.empty() && failures() == 0 && !cut_short; }
 };
 
 struct LatencyStats {
@@ -103,8 +106,14 @@ struct RunReport {
   std::vector<Correlated> correlated;
   // --server: the last lines the server wrote, when the run failed (exit 1 or 2).
   std::vector<std::string> server_output;
+  // --deadline: the whole run's time limit (0: none), whether it passed, and the copies it
+  // stopped (SessionResult::cut_short) or left unstarted (not in `sessions`).
+  uint64_t deadline_ms = 0;
+  bool deadline_passed = false;
+  size_t copies_not_run = 0;
 
-  // 2 when any session has a setup error, else 1 when any has a failure, else 0.
+  // 2 when any session has a setup error, else 1 when any has a failure or the deadline
+  // passed, else 0.
   int exit_code() const;
 };
 
@@ -112,6 +121,8 @@ struct RunReport {
 // `max_differences` failures as a readable diff (format_differences), skipped and warning
 // counts, the latency table when the run had more than one copy, and a last line:
 //   "replay: 3 sessions, 2 passed, 1 failed (5 differences) in 1.2 s"
+// and, when the deadline passed, a last one saying what it cut:
+//   "replay: deadline of 10000 ms passed: 2 sessions cut short, 5 not run"
 // With `colour`, ANSI colours mark passed (green), failed (red) and the -/+ lines.
 std::string format_console(const RunReport& report, bool colour, size_t max_differences = 20);
 

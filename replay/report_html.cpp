@@ -216,6 +216,7 @@ std::string to_html(const RunReport& report) {
                         plural(t.errors, "error"));
   field("differences", std::to_string(t.differences));
   out += "</dl>\n<p>" + markup(summary_line(report)) + "</p>\n";
+  if (report.deadline_passed) out += "<p>" + markup(deadline_line(report)) + "</p>\n";
 
   if (!report.sessions.empty()) {
     out +=

@@ -85,6 +85,7 @@ std::string to_json(const RunReport& report) {
                         {"events_expected", s.events_expected},
                         {"events_matched", s.events_matched},
                         {"broadcasts_counted", s.broadcasts_counted},
+                        {"cut_short", s.cut_short},
                         {"errors", s.errors},
                         {"skipped", s.skipped},
                         {"warnings", s.warnings},
@@ -131,6 +132,10 @@ std::string to_json(const RunReport& report) {
               {"repeat", report.repeat},
               {"passed", report.exit_code() == 0},
               {"exit_code", report.exit_code()},
+              {"deadline",
+               {{"ms", report.deadline_ms},
+                {"passed", report.deadline_passed},
+                {"not_run", report.copies_not_run}}},
               {"summary",
                {{"sessions", report.sessions.size()},
                 {"passed", t.passed},
@@ -157,7 +162,7 @@ std::string to_junit(const RunReport& report) {
   for (const std::vector<size_t>& copies : groups) {
     const SessionResult& first = report.sessions[copies.front()];
     int64_t duration = 0;
-    size_t differences = 0, broken = 0;
+    size_t differences = 0, broken = 0, cut = 0;
     std::string failure_text, error_text, system_out;
     for (size_t i : copies) {
       const SessionResult& s = report.sessions[i];
@@ -167,6 +172,10 @@ std::string to_junit(const RunReport& report) {
       std::string copy = copies.size() > 1 ? "copy " + std::to_string(s.copy + 1) + ": " : "";
       for (const std::string& e : s.errors)
         error_text += copy + e + "\n";
+      if (s.cut_short) {
+        ++cut;
+        failure_text += copy + "cut short: the run's deadline passed\n";
+      }
       if (s.failures() > 0) {
         if (!copy.empty()) failure_text += copy + plural(s.failures(), "difference") + "\n";
         failure_text += format_differences(s.differences, s.failures());
@@ -185,10 +194,12 @@ std::string to_junit(const RunReport& report) {
       ++errors;
       cases += "      <error message=\"" + markup(plural(broken, "setup error"), true) +
                "\" type=\"setup\">" + markup(error_text + failure_text) + "</error>\n";
-    } else if (differences > 0) {
+    } else if (differences > 0 || cut > 0) {
       ++failures;
-      cases += "      <failure message=\"" + plural(differences, "difference") +
-               "\" type=\"mismatch\">" + markup(failure_text) + "</failure>\n";
+      cases += "      <failure message=\"" +
+               (cut > 0 ? plural(cut, "copy", "copies") + " cut short by the deadline, " : "") +
+               plural(differences, "difference") + "\" type=\"mismatch\">" + markup(failure_text) +
+               "</failure>\n";
     }
     cases += "      <system-out>" + markup(system_out) + "</system-out>\n";
     cases += "    </testcase>\n";
@@ -211,6 +222,10 @@ std::string to_junit(const RunReport& report) {
   property("db", report.db);
   property("concurrency", std::to_string(report.concurrency));
   property("repeat", std::to_string(report.repeat));
+  if (report.deadline_ms > 0) {
+    property("deadline_ms", std::to_string(report.deadline_ms));
+    property("deadline_passed", report.deadline_passed ? "true" : "false");
+  }
   out += "    </properties>\n" + cases;
   if (!report.server_output.empty()) {
     std::string lines;

@@ -176,7 +176,7 @@ std::string iso_time(int64_t unix_ms, bool zone) {
 
 Verdict verdict(const SessionResult& s) {
   if (!s.errors.empty()) return Verdict::error;
-  return s.failures() == 0 ? Verdict::passed : Verdict::failed;
+  return s.failures() == 0 && !s.cut_short ? Verdict::passed : Verdict::failed;
 }
 
 const char* verdict_name(Verdict v) {
@@ -218,6 +218,15 @@ std::string summary_line(const RunReport& report) {
   if (t.differences > 0) out += " (" + plural(t.differences, "difference") + ")";
   if (t.errors > 0) out += ", " + plural(t.errors, "error");
   return out + " in " + seconds(report.duration_us) + " s";
+}
+
+std::string deadline_line(const RunReport& report) {
+  size_t cut = 0;
+  for (const SessionResult& s : report.sessions)
+    cut += s.cut_short ? 1 : 0;
+  return report.command + ": deadline of " + std::to_string(report.deadline_ms) +
+         " ms passed: " + plural(cut, "session") + " cut short, " +
+         std::to_string(report.copies_not_run) + " not run";
 }
 
 RecordingKey key_of(const SessionResult& s) {

@@ -46,6 +46,8 @@ Tally tally(const RunReport& report);
 
 // "replay: 3 sessions, 2 passed, 1 failed (5 differences), 1 error in 1.2 s"
 std::string summary_line(const RunReport& report);
+// "replay: deadline of 10000 ms passed: 2 sessions cut short, 5 not run" (deadline_passed).
+std::string deadline_line(const RunReport& report);
 
 using RecordingKey = std::pair<store::Id, std::string>;
 RecordingKey key_of(const SessionResult& s);

@@ -251,15 +251,37 @@ RunResult run(net::Loop& loop, const std::vector<Prepared>& recordings,
       raw->start();
     }
   };
+  // --deadline: what runs is stopped where it is (each copy then finishes at once, as cut
+  // short), and what has not started never does.
+  bool deadline_passed = false;
+  auto pass_deadline = [&] {
+    deadline_passed = true;
+    queue.clear();
+    for (Slot& slot : running)
+      slot.run->cut_short();
+  };
+  net::Owned<net::Timer> deadline;
+  if (options.deadline_us > 0) {
+    int64_t left_us = options.deadline_us - mono_us();
+    if (left_us <= 0) {
+      pass_deadline();
+    } else {
+      deadline = net::Timer::create(loop);
+      deadline->start(uint64_t((left_us + 999) / 1000), pass_deadline);
+    }
+  }
   fill();
-  while (finished < total)
+  while (finished < started)
     loop.run_once();
+  deadline.reset();
 
   RunResult out;
   out.report.concurrency = options.concurrency;
   out.report.repeat = options.repeat;
   out.report.duration_us = mono_us() - t0;
-  for (size_t i = 0; i < total; ++i) {
+  out.report.deadline_passed = deadline_passed;
+  out.report.copies_not_run = total - started;
+  for (size_t i = 0; i < started; ++i) {
     out.report.sessions.push_back(std::move(*results[i]));
     out.recording_of.push_back(recording_of[i]);
     out.live.push_back(std::move(live[i]));

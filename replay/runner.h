@@ -81,6 +81,12 @@ struct RunnerOptions {
   // Whether RunResult::live keeps what each copy saw (calibration and diff compare runs with
   // it); a load run leaves it off, so that its memory does not grow with every copy's bodies.
   bool keep_live = true;
+  // --deadline: when the whole run must stop, on the monotonic clock in microseconds
+  // (uv_hrtime() / 1000); 0: never. It is absolute so that the several runs of one command
+  // (calibration passes, diff's A, A2 and B) share it. When it passes, the copies running are
+  // stopped where they are (SessionResult::cut_short), their connections closed, and the ones
+  // not started yet are not (RunReport::copies_not_run).
+  int64_t deadline_us = 0;
 };
 
 // One recording, ready to replay.

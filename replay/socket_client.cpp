@@ -208,7 +208,14 @@ void SocketClient::on_http(uint64_t id, const std::string& url,
                            ClientResult<HttpResponse>& result) {
   // Dropping the finished call here is safe: the client runs a callback as its last act.
   calls_.erase(id);
-  if (!result) {
+  if (result && result->body_cut()) {
+    // Engine.IO payloads are never this large; a cut one could not be decoded.
+    core_.http_failed(id,
+                      ClientFailure{FailureKind::protocol,
+                                    "a polling response of " + std::to_string(result->body_length) +
+                                        " bytes from " + url + " is too large"},
+                      now());
+  } else if (!result) {
     core_.http_failed(id, result.error(), now());
   } else {
     if (options_.on_response) options_.on_response(url, *result);

@@ -14,6 +14,8 @@ packages=(
   # tests: real servers and a real browser
   python3-flask-socketio python3-flask-login python3-eventlet chromium sqlite3 openssl
   python3-django python3-django-channels daphne
+  # tests: downloads to /dev/null, peak RSS of a replay (/usr/bin/time)
+  curl time
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

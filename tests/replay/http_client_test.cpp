@@ -13,6 +13,7 @@
 #include "net/timer.h"
 #include "net/tls_stream.h"
 #include "protocol/http1.h"
+#include "replay/body.h"
 #include "tests/net/pki.h"
 #include "tests/net/support.h"
 
@@ -272,6 +273,88 @@ TEST_CASE("HttpClient: failures are one-line reasons") {
     auto garbage = run(loop, client, {.url = server.url("/garbage")});
     REQUIRE_FALSE(garbage);
     CHECK(garbage.error().kind == FailureKind::protocol);
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
+
+TEST_CASE("HttpClient: the response timeout bounds the whole response, however it trickles") {
+  net::Loop loop;
+  {
+    HttpClient client(loop, {.response_timeout_ms = 300});
+    TestServer server(loop);
+    // A byte every 50 ms: each read comes well inside the timeout, the whole never does.
+    auto tick = net::Timer::create(loop);
+    std::string pending;
+    TestServer::Conn* to = nullptr;
+    server.on_request = [&](TestServer::Conn& c) {
+      to = &c;
+      pending = c.head.target == "/body"
+                    ? "HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n" + std::string(40, 'x')
+                    : ok_response("slow head");
+      if (c.head.target == "/body") {  // the head at once, then the body
+        size_t head = pending.find("\r\n\r\n") + 4;
+        c.reply(pending.substr(0, head));
+        pending.erase(0, head);
+      }
+      tick->start_repeating(50, 50, [&] {
+        if (pending.empty() || !to || !to->stream) return tick->stop();
+        to->reply(pending.substr(0, 1));
+        pending.erase(0, 1);
+      });
+    };
+    uint64_t t0 = uv_now(loop.uv());
+    auto body = run(loop, client, {.url = server.url("/body")});
+    uint64_t took = uv_now(loop.uv()) - t0;
+    REQUIRE_FALSE(body);
+    CHECK(body.error().kind == FailureKind::timeout);
+    CHECK(took < 1000);
+    CAPTURE(body.error().why);
+    CHECK(body.error().why.starts_with("timed out after 300 ms: "));
+    CHECK(body.error().why.find(" of 40 bytes of the body from 127.0.0.1:") != std::string::npos);
+
+    auto head = run(loop, client, {.url = server.url("/head")});
+    REQUIRE_FALSE(head);
+    CAPTURE(head.error().why);
+    CHECK(head.error().why.starts_with("timed out after 300 ms waiting for the response head"));
+    tick->stop();
+    to = nullptr;
+    server.close();
+  }
+  CHECK(loop.close() == 0);
+}
+
+TEST_CASE("HttpClient: a body over max_body_bytes is cut there, its whole length and hash kept") {
+  net::Loop loop;
+  {
+    HttpClient client(loop, {.max_body_bytes = 1000});
+    TestServer server(loop);
+    std::string big(100'000, 'y');
+    server.on_request = [&](TestServer::Conn& c) {
+      if (c.head.target == "/big") return c.reply(ok_response(big));
+      // chunked, in many pieces
+      std::string out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+      for (int i = 0; i < 100; ++i)
+        out += "3e8\r\n" + big.substr(0, 1000) + "\r\n";
+      c.reply(out + "0\r\n\r\n");
+    };
+    for (std::string path : {"/big", "/chunked"}) {
+      CAPTURE(path);
+      auto r = run(loop, client, {.url = server.url(path)});
+      REQUIRE(r);
+      CHECK(r->status == 200);
+      CHECK(r->body == big.substr(0, 1000));
+      CHECK(r->body_length == 100'000);
+      CHECK(r->body_cut());
+      CHECK(r->body_sha256 == sha256_hex(big));
+    }
+    server.on_request = [](TestServer::Conn& c) { c.reply(ok_response("tiny")); };
+    auto tiny = run(loop, client, {.url = server.url("/tiny")});
+    REQUIRE(tiny);
+    CHECK(tiny->body == "tiny");
+    CHECK(tiny->body_length == 4);
+    CHECK_FALSE(tiny->body_cut());
+    CHECK(tiny->body_sha256.empty());
     server.close();
   }
   CHECK(loop.close() == 0);

@@ -258,6 +258,24 @@ TEST_CASE("HTTP: text exactly, by first differing line; binary and cut bodies by
   REQUIRE(diffs.size() == 1);
   CHECK(diffs[0].expected.starts_with("10 bytes, sha256 84d8"));
 
+  // The live body cut by the replay client (CappedBody), the recorded one cut or whole: both
+  // compare by the whole length and hash.
+  CappedBody live_capped(6);
+  live_capped.append(whole.substr(0, 3));
+  live_capped.append(whole.substr(3));
+  auto live_cut = bin("");
+  live_cut.response_body = live_capped.take();
+  REQUIRE(live_cut.response_body.truncated());
+  CHECK(compare_response(cut, live_cut, ctx).empty());
+  CHECK(compare_response(bin(whole), live_cut, ctx).empty());
+  diffs = compare_response(bin("0123456780"), live_cut, ctx);
+  REQUIRE(diffs.size() == 1);
+  CHECK(diffs[0].expected.starts_with("10 bytes, sha256 "));
+  CHECK(diffs[0].actual.starts_with("10 bytes, sha256 84d8"));
+  diffs = compare_response(bin("short"), live_cut, ctx);
+  REQUIRE(diffs.size() == 1);
+  CHECK(diffs[0].expected.starts_with("5 bytes"));
+
   // A body the recording does not hold (an imported HAR without it) is not compared; the
   // status and headers still are.
   auto unknown = response("POST", "http://app.test/login", 303, {{"Location", "/"}}, "");
