@@ -747,7 +747,8 @@ void HttpSession::start_websocket() {
     return fail_exchange(502, "http_malformed", "upstream switched protocols unasked");
   }
   // RFC 6455 §4.1: a client must fail the connection when the accept value is not the one its
-  // key calls for; relaying such a 101 would make the proxy the only party that looked.
+  // key calls for (the server did not read this handshake). Relayed, such a 101 would hand the
+  // connection to whatever the upstream speaks, recorded as a WebSocket the browser never had.
   auto key = http::find_header(x.request.headers, "sec-websocket-key");
   if (key) {
     auto accept = http::find_header(x.upgrade_head.headers, "sec-websocket-accept");
