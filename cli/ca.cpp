@@ -21,6 +21,8 @@ void add_ca(CLI::App& app) {
     }
     auto ca = proxy::CertificateAuthority::load_or_create(dir, std::time(nullptr));
     if (!ca) return usage_error(ca.error().why);
+    for (const auto& warning : ca->warnings())
+      std::cerr << "workalready: warning: " << warning << "\n";
     if (ca->created()) std::cout << "Created a new local CA in " << dir << "\n\n";
     std::cout << proxy::trust_instructions(*ca);
     return int(kOk);

@@ -14,6 +14,7 @@
 #include "protocol/url.h"
 #include "proxy/ca.h"
 #include "proxy/proxy_server.h"
+#include "storage/database.h"
 #include "storage/reader.h"
 #include "storage/writer.h"
 
@@ -111,19 +112,22 @@ int run_record(const RecordArgs& args) {
     }
     auto loaded = proxy::CertificateAuthority::load_or_create(dir, std::time(nullptr));
     if (!loaded) return usage_error(loaded.error().why);
+    for (const auto& warning : loaded->warnings())
+      std::cerr << "workalready: warning: " << warning << "\n";
     ca.emplace(std::move(*loaded));
   }
 
   std::filesystem::path db(args.db);
   if (db.has_parent_path()) {
-    std::error_code ec;
-    std::filesystem::create_directories(db.parent_path(), ec);
-    if (ec) return usage_error("cannot create " + db.parent_path().string() + ": " + ec.message());
+    auto made = store::create_private_folders(db.parent_path().string());
+    if (!made) return usage_error(made.error().why);
   }
   // Descriptors: as many as the hard limit allows, with a reserve the recording itself needs
   // (SQLite's journal, DNS, the CA): a flood of connections is turned away at the door rather
   // than leaving the capture unwritable.
   net::reserve_descriptors(kDescriptorReserve);
+  // Said once the file has opened as a capture: a file that is not one gets its one line only.
+  std::string loose_capture = store::permission_warning(args.db);
   net::Loop loop;
   proxy::Console console(stdout, args.quiet);
   proxy::Recorder recorder(nullptr, proxy::system_clock(), proxy::RecorderOptions{args.max_body});
@@ -149,6 +153,7 @@ int run_record(const RecordArgs& args) {
     console.warning("the capture can no longer be written (" + why +
                     "): NOTHING from now on is recorded; stop with Ctrl-C and see the summary");
   });
+  if (!loose_capture.empty()) std::cerr << "workalready: warning: " << loose_capture << "\n";
 
   const auto& rec = (*writer)->recording();
   std::cout << "workalready: listening on " << (*server)->address() << " ("

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "protocol/text.h"
+#include "protocol/url.h"
 
 namespace wa::http {
 
@@ -29,6 +30,38 @@ std::string lower_first(const char* reason) {
   std::string out = reason != nullptr && *reason != '\0' ? reason : "malformed message";
   if (out[0] >= 'A' && out[0] <= 'Z') out[0] = static_cast<char>(out[0] - 'A' + 'a');
   return out;
+}
+
+// RFC 9112 §6.3 rule 4 and §7: the codings of every Transfer-Encoding field of a request, taken
+// together in order, must end in chunked and apply it once. A proxy cannot undo any other coding
+// to record the body, and a server that knows a coding the proxy does not would frame the
+// message another way, so only chunked alone is forwarded. Returns why a list is refused, or
+// null for none or plain chunked.
+const char* check_transfer_codings(const Headers& headers) {
+  int codings = 0, chunked = 0;
+  bool last_chunked = false;
+  bool any = false;
+  for (const auto& h : headers) {
+    if (!text::iequals(h.name, "transfer-encoding")) continue;
+    any = true;
+    std::string_view rest = h.value;
+    while (true) {
+      size_t comma = rest.find(',');
+      std::string_view element = text::trim(rest.substr(0, comma));
+      if (!element.empty()) {  // RFC 9110 §5.6.1: empty list elements do not count
+        ++codings;
+        last_chunked = text::iequals(element, "chunked");
+        if (last_chunked) ++chunked;
+      }
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  if (!any) return nullptr;
+  if (!last_chunked) return "Transfer-Encoding whose last coding is not chunked";
+  if (chunked > 1) return "Transfer-Encoding that applies chunked more than once";
+  if (codings > 1) return "Transfer-Encoding with a coding other than chunked";
+  return nullptr;
 }
 
 }  // namespace
@@ -225,6 +258,12 @@ bool Parser::scan_request_bytes(size_t at) {
     const char* line_end = lf != nullptr ? lf : data_ + at;
     const auto* cr = static_cast<const char*>(std::memchr(from, '\r', line_end - from));
     line_start_ = false;
+    if (request_line_ != RequestLine::done) {
+      const char* stop = cr != nullptr ? cr : line_end;
+      if (!scan_request_line(from, stop, cr != nullptr)) {
+        return broken(request_line_error_, Errc::http_malformed, request_line_why_);
+      }
+    }
     if (cr != nullptr) {
       prev_cr_ = true;
       i = static_cast<size_t>(cr - data_) + 1;
@@ -236,6 +275,49 @@ bool Parser::scan_request_bytes(size_t at) {
   }
   cursor_ = at;
   return true;
+}
+
+// RFC 9112 §3: request-line = method SP request-target SP HTTP-version, one space each. llhttp
+// takes runs of spaces, and a line without a version as HTTP/0.9, whose end it only notices at
+// the next byte (so a client that sends "GET /" CRLF and waits would wait for its timeout).
+// Servers split such lines differently, so they are refused here, at the offending byte.
+// Called with the bytes of the request line in this buffer, [from, stop), and whether the line
+// ends there; empty lines before the request line (§2.2) are skipped.
+bool Parser::scan_request_line(const char* from, const char* stop, bool ends) {
+  if (request_line_ == RequestLine::before && from != stop) request_line_ = RequestLine::inside;
+  if (request_line_ != RequestLine::inside) return true;
+  for (const char* p = from; p != stop; ++p) {
+    if (*p != ' ') {
+      request_line_space_ = false;
+      continue;
+    }
+    if (request_line_space_ || ++request_line_spaces_ > 2) {
+      request_line_error_ = static_cast<size_t>(p - data_);
+      request_line_why_ = request_line_space_
+                              ? "more than one space between the parts of the request line"
+                              : "spaces in the request target";
+      return false;
+    }
+    request_line_space_ = true;
+  }
+  if (!ends) return true;
+  request_line_ = RequestLine::done;
+  request_line_error_ = static_cast<size_t>(stop - data_);  // the CR that ends the line
+  if (request_line_spaces_ < 2) {
+    request_line_why_ = "a request line without an HTTP version (HTTP/0.9)";
+    return false;
+  }
+  if (request_line_space_) {
+    request_line_why_ = "a space at the end of the request line";
+    return false;
+  }
+  return true;
+}
+
+void Parser::start_request_line() {
+  request_line_ = RequestLine::before;
+  request_line_spaces_ = 0;
+  request_line_space_ = false;
 }
 
 int Parser::on_message_begin() {
@@ -366,9 +448,19 @@ int Parser::on_headers_complete() {
       callback_failure_ = fail(Errc::http_malformed, "no Host field in an HTTP/1.1 request");
       return HPE_USER;
     }
+    // RFC 9110 §7.2, RFC 9112 §3.2: a Host the proxy cannot read as the server would (userinfo,
+    // spaces, a bad port) must not be routed or recorded under a made-up URL.
+    if (auto host = find_header(head_.headers, "host"); host && !url::is_valid_host_field(*host)) {
+      callback_failure_ = fail(Errc::http_malformed, "invalid Host field value");
+      return HPE_USER;
+    }
     // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
     if ((parser_.flags & F_TRANSFER_ENCODING) != 0 && !http11) {
       callback_failure_ = fail(Errc::http_smuggling, "Transfer-Encoding in an HTTP/1.0 request");
+      return HPE_USER;
+    }
+    if (const char* why = check_transfer_codings(head_.headers)) {
+      callback_failure_ = fail(Errc::http_smuggling, why);
       return HPE_USER;
     }
   } else {
@@ -491,6 +583,7 @@ Flow Parser::deliver_message_end(size_t at) {
   head_start_ = base_ + at;
   line_start_ = true;
   prev_cr_ = false;
+  start_request_line();
   if (swallow_ == -2) swallow_ = 0;
   if (ends_connection_) closed_ = true;
   if (!trailers_.empty()) sink_->on_trailers(trailers_);
@@ -596,6 +689,7 @@ Result<size_t> Parser::feed(std::string_view bytes, Sink& sink) {
       line_start_ = true;
       prev_cr_ = false;
       crlf_expected_ = 0;
+      start_request_line();
       sink_->on_upgrade(at, bytes.substr(at));
       break;
     }

@@ -8,13 +8,14 @@
 //
 // Requests are parsed strictly, because the proxy forwards them and a message two parsers frame
 // differently is request smuggling (RFC 9112 §11.2): Content-Length with Transfer-Encoding, two
-// Content-Length fields, a Transfer-Encoding whose last coding is not chunked, a Transfer-Encoding
-// in HTTP/1.0, bare CR or LF, obs-fold, whitespace before the colon, an empty field name,
-// whitespace in the target, HTTP/0.9, and a missing or repeated Host are all rejected. Responses
-// are parsed as leniently as browsers read them: LF-only lines, obs-fold, control bytes in
-// values, a missing reason phrase, Content-Length beside Transfer-Encoding (chunked wins),
-// identical repeated Content-Lengths, and the empty chunked body that eventlet sends after a
-// 204/304 are all accepted; a field without a name is skipped.
+// Content-Length fields, a Transfer-Encoding other than chunked alone, a Transfer-Encoding in
+// HTTP/1.0, bare CR or LF, obs-fold, whitespace before the colon, an empty field name,
+// whitespace in the target, HTTP/0.9, other than one space between the parts of the request
+// line, and a missing, repeated or invalid Host are all rejected. Responses are parsed as
+// leniently as browsers read them: LF-only lines, obs-fold, control bytes in values, a missing
+// reason phrase, Content-Length beside Transfer-Encoding (chunked wins), identical repeated
+// Content-Lengths, and the empty chunked body that eventlet sends after a 204/304 are all
+// accepted; a field without a name is skipped.
 //
 // Ownership: the parser owns the Head it passes to Sink::on_head and reuses that storage for the
 // next message; the sink may read it during the call or move what it keeps out of it. Body views
@@ -198,6 +199,8 @@ class Parser {
   void decide_response_framing();
   bool check_until(size_t at);
   bool scan_request_bytes(size_t at);
+  bool scan_request_line(const char* from, const char* stop, bool ends);
+  void start_request_line();
   size_t swallow_empty_chunked(size_t pos);
   Failure record(Errc code, std::string why, size_t at);
   Failure failure_from_llhttp(llhttp_errno_t err, size_t at);
@@ -238,6 +241,13 @@ class Parser {
   bool prev_cr_ = false;
   bool line_start_ = true;
   int crlf_expected_ = 0;
+  // The request line of the current head (see scan_request_line).
+  enum class RequestLine : uint8_t { before, inside, done };
+  RequestLine request_line_ = RequestLine::before;
+  int request_line_spaces_ = 0;
+  bool request_line_space_ = false;  // the last byte of the line so far was a space
+  size_t request_line_error_ = 0;    // offset in the buffer of what broke the request line
+  const char* request_line_why_ = "";
 
   int swallow_ = -1;  // state in the empty chunked body after a bodiless response, -1 if none
   bool upgraded_ = false;

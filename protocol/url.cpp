@@ -353,6 +353,51 @@ std::optional<std::string> canonical_ipv6(std::string_view text) {
   return canonical_text(*groups);
 }
 
+bool is_valid_host_field(std::string_view value) {
+  std::string_view host = value;
+  std::string_view port;
+  if (!value.empty() && value.front() == '[') {
+    size_t close = value.find(']');
+    if (close == std::string_view::npos) return false;
+    if (!parse_ipv6(value.substr(1, close - 1))) return false;
+    std::string_view after = value.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return false;
+      port = after.substr(1);
+    }
+  } else {
+    size_t colon = value.find(':');
+    if (colon != std::string_view::npos) {
+      host = value.substr(0, colon);
+      port = value.substr(colon + 1);
+      if (host.empty()) return false;  // a port without a host
+    }
+    // reg-name = *( unreserved / pct-encoded / sub-delims ); an IPv4 address is one too.
+    for (size_t i = 0; i < host.size(); ++i) {
+      char c = host[i];
+      bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+      bool sub_delim = std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos;
+      if (unreserved || sub_delim) continue;
+      auto hex = [](char h) {
+        return (h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F');
+      };
+      if (c == '%' && i + 2 < host.size() && hex(host[i + 1]) && hex(host[i + 2])) {
+        i += 2;
+        continue;
+      }
+      return false;
+    }
+  }
+  if (port.size() > 5) return false;
+  uint32_t number = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    number = number * 10 + uint32_t(c - '0');
+  }
+  return number <= 65535;
+}
+
 Result<Url> parse(std::string_view text) {
   return parse_impl(text, true);
 }

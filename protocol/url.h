@@ -122,6 +122,14 @@ std::optional<std::string> canonical_ipv6(std::string_view text);
 // Dotted-decimal IPv4, four parts of 0-255 without leading zeros.
 bool is_ipv4(std::string_view text);
 
+// A Host field value as RFC 9110 §7.2 allows it: uri-host [":" port], where uri-host is an
+// IP-literal ("[::1]"; IPvFuture is not accepted), an IPv4 address or a reg-name of unreserved
+// characters, sub-delims and percent-escapes (RFC 3986 §3.2.2), and port is up to 65535 (empty
+// allowed, §3.2.3). The empty value is valid too (RFC 9112 §3.2: a target without an authority).
+// Strict on purpose: userinfo ("a@b"), whitespace, control bytes and non-ASCII are refused,
+// because a proxy that records or routes by this value must read it as the server does.
+bool is_valid_host_field(std::string_view value);
+
 // ---- Percent-encoding ---------------------------------------------------------------------
 
 enum class Flavour {

@@ -45,6 +45,22 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+// "0755": a mode as chmod takes it.
+std::string mode_text(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", unsigned(mode & 07777));
+  return text;
+}
+
+// The permission bits of `path` that give group or others any access (ssh's test for keys),
+// or 0 when there are none or the path cannot be looked at.
+mode_t open_bits(const std::string& path, mode_t* mode) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  *mode = st.st_mode;
+  return st.st_mode & 077;
+}
+
 // mkdir -p, with 0700 for every folder it creates.
 Result<void> make_private_dir(const std::string& dir) {
   for (size_t i = 1; i <= dir.size(); ++i) {
@@ -187,6 +203,18 @@ Result<CertificateAuthority> CertificateAuthority::load_or_create(const std::str
     return setup_error((have_cert ? ca.cert_path_ : ca.key_path_) + " exists without " +
                        (have_cert ? ca.key_path_ : ca.cert_path_) +
                        "; restore it or remove both to create a new CA");
+  }
+  // As ssh does: a folder others can look into is worth a warning (the certificate in it is
+  // public, the key must not be), a key they can read is refused, since anyone who has it can
+  // read and forge every intercepted connection of a browser that trusts this CA.
+  mode_t mode = 0;
+  if (open_bits(dir, &mode) != 0) {
+    ca.warnings_.push_back("the CA folder " + dir + " is accessible by group or others (mode " +
+                           mode_text(mode) + "); run chmod 700 " + dir);
+  }
+  if (have_key && open_bits(ca.key_path_, &mode) != 0) {
+    return setup_error("the CA key " + ca.key_path_ + " is accessible by group or others (mode " +
+                       mode_text(mode) + "); run chmod 600 " + ca.key_path_);
   }
   if (!have_cert) {
     if (auto made = make_private_dir(dir); !made) return made.error();

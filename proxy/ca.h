@@ -1,10 +1,11 @@
 // The local certificate authority that TLS interception signs with.
 //
 // DESIGN.md: ECDSA P-256, created on first use under --ca-dir (default ~/.workalready), the
-// folder 0700 and the key 0600. Leaf certificates are minted per host name (the SNI name, or the
-// CONNECT host when the client sends no SNI) with a matching subjectAltName — DNS for names,
-// IP for address literals — and cached, so a browser that opens twenty connections to one host
-// costs one signature.
+// folder 0700 and the key 0600. An existing key that group or others can access is refused, an
+// existing folder they can access is warned about (as ssh treats ~/.ssh and its keys). Leaf
+// certificates are minted per host name (the SNI name, or the CONNECT host when the client sends no
+// SNI) with a matching subjectAltName — DNS for names, IP for address literals — and cached, so a
+// browser that opens twenty connections to one host costs one signature.
 #pragma once
 
 #include <openssl/evp.h>
@@ -15,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "net/openssl.h"
 #include "protocol/result.h"
@@ -56,6 +58,10 @@ class CertificateAuthority {
   // Whether a created CA is new in this process (for the first-use hint on the console).
   bool created() const { return created_; }
 
+  // What the caller should print before going on, one line each: an existing CA folder that
+  // group or others can access. (A key they can read fails load_or_create instead.)
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
  private:
   CertificateAuthority() = default;
 
@@ -67,6 +73,7 @@ class CertificateAuthority {
   std::shared_ptr<EVP_PKEY> leaf_key_;
   std::unordered_map<std::string, LeafCertificate> leaves_;
   bool created_ = false;
+  std::vector<std::string> warnings_;
 };
 
 // The text `workalready ca` prints: where the CA is and how to trust it in each client.

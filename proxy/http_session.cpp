@@ -3,6 +3,7 @@
 #include "protocol/http1_writer.h"
 #include "protocol/text.h"
 #include "protocol/url.h"
+#include "protocol/ws_handshake.h"
 #include "proxy/host_filter.h"
 #include "proxy/tunnel.h"
 #include "proxy/websocket_relay.h"
@@ -266,6 +267,13 @@ http::Flow HttpSession::on_head(http::Head& head) {
   x.record.request_body.set_cap(ctx_.options.max_body);
   x.record.response_body.set_cap(ctx_.options.max_body);
   if (head.method == "CONNECT") {
+    if (ctx_.options.upstream) {
+      // A reverse proxy forwards to its upstream only: a tunnel to anywhere else would make it
+      // an open proxy, and its bytes would pass unrecorded.
+      refuse(x, "CONNECT " + head.target.substr(0, 200) + " refused: a reverse proxy for " +
+                    ctx_.options.upstream->str() + " opens no tunnels");
+      return http::Flow::pause;
+    }
     x.is_connect = true;
     return http::Flow::proceed;  // the parser stops at the tunnel; pump() hands it over
   }
@@ -288,6 +296,19 @@ bool HttpSession::route(const http::Head& head, Exchange& x) {
       return false;
     }
     x.origin = Origin{u->is_tls(), u->host, u->effective_port()};
+    const std::optional<Origin>& upstream = ctx_.options.upstream;
+    if (upstream && !(x.origin.tls == upstream->tls && x.origin.port == upstream->port &&
+                      text::iequals(x.origin.host, upstream->host))) {
+      // Reverse mode serves its upstream only (see on_head for CONNECT).
+      refuse(x, "request for " + x.origin.str() + " refused: a reverse proxy for " +
+                    upstream->str() + " forwards nowhere else");
+      return false;
+    }
+    if (u->has_userinfo) {
+      // RFC 9110 §4.2.4: userinfo in an http(s) URI is to be treated as an error.
+      refuse(x, "request target with userinfo: " + std::string(target.substr(0, 200)));
+      return false;
+    }
     x.upstream_target = u->target();
     x.record.row.url = url::serialise(*u);
   } else if (default_origin_) {
@@ -307,6 +328,15 @@ bool HttpSession::route(const http::Head& head, Exchange& x) {
   x.record.recorded = ctx_.recorder.enabled() &&
                       is_recorded(ctx_.options.include, ctx_.options.exclude, x.origin.host);
   return true;
+}
+
+// A request this proxy will not forward (it parsed, but goes where it must not): 400, recorded
+// under the session's own origin rather than the one the request named.
+void HttpSession::refuse(Exchange& x, const std::string& why) {
+  const std::optional<Origin>& to = info_.tunnel ? info_.tunnel : default_origin_;
+  x.record.row.url = to ? to->str() : "";
+  x.record.recorded = ctx_.recorder.enabled();
+  fail_client(400, "http_malformed", why);
 }
 
 void HttpSession::connect_upstream() {
@@ -603,6 +633,13 @@ void HttpSession::complete_exchange() {
     ctx_.pool.release(std::move(x.upstream));
   }
   bool close_client = x.close_client_after || client_ended_ || !x.request_done;
+  if (x.request.upgrade && parser_.upgraded()) {
+    // The upstream declined the upgrade (RFC 9110 §7.8: any answer but 101 does): the
+    // connection goes on in HTTP/1.1, with what the client sent after the request parsed as
+    // the next one, and its time limits apply again.
+    parser_.resume_after_upgrade();
+    inbuf_.insert(0, x.client_rest);
+  }
   x_.reset();
   if (close_client) return shutdown_client();
   set_client_idle(true);
@@ -708,6 +745,19 @@ void HttpSession::start_websocket() {
   Exchange& x = *x_;
   if (x.record.row.status != 101 || !x.request.upgrade) {
     return fail_exchange(502, "http_malformed", "upstream switched protocols unasked");
+  }
+  // RFC 6455 §4.1: a client must fail the connection when the accept value is not the one its
+  // key calls for (the server did not read this handshake). Relayed, such a 101 would hand the
+  // connection to whatever the upstream speaks, recorded as a WebSocket the browser never had.
+  auto key = http::find_header(x.request.headers, "sec-websocket-key");
+  if (key) {
+    auto accept = http::find_header(x.upgrade_head.headers, "sec-websocket-accept");
+    if (!accept || *accept != ws::accept_key(*key)) {
+      return fail_exchange(502, errc_name(Errc::ws_handshake),
+                           std::string("upstream answered the WebSocket upgrade with ") +
+                               (accept ? "a wrong" : "no") +
+                               " Sec-WebSocket-Accept (RFC 6455 §4.1)");
+    }
   }
   // The 101 itself goes to the client before any frame.
   auto bytes = http::serialize_response_head(x.upgrade_head);

@@ -11,9 +11,12 @@
 // recorder keeps a copy, capped at --max-body.
 //
 // Errors answer the client with a short text body naming the cause, and are recorded with the
-// exchange: 400 a malformed request, 408 a request head not complete within --client-timeout
-// (a client trickling its head, RFC 9110 §15.5.9), 431 headers too large, 502 upstream
-// unreachable or broken, 504 upstream silent for --response-timeout.
+// exchange: 400 a malformed request (and, in reverse mode, CONNECT or an absolute-form request
+// for another origin than the upstream), 408 a request head not complete within
+// --client-timeout (a client trickling its head, RFC 9110 §15.5.9), 431 headers too large, 502
+// upstream unreachable or broken (a 101 with a wrong Sec-WebSocket-Accept too), 504 upstream
+// silent for --response-timeout. An upgrade the upstream declines leaves the connection in
+// HTTP/1.1, with all its time limits.
 //
 // Client time limits: a client silent for --client-timeout between requests or inside one is
 // closed; while it waits for a response it is not idle (the upstream's --response-timeout
@@ -98,6 +101,7 @@ class HttpSession final : public Session, private http::Sink {
   void complete_exchange();
   void fail_exchange(int status, const std::string& error_code, const std::string& why);
   void fail_client(int status, const std::string& error_code, const std::string& why);
+  void refuse(Exchange& x, const std::string& why);
   void start_tunnel(std::string rest);
   void start_websocket();
   void shutdown_client();

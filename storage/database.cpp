@@ -194,10 +194,10 @@ Result<void> check_file(const std::string& path, Access access, bool& is_new) {
 // Creates a missing file with mode 0600 before SQLite opens it: capture files hold live
 // session secrets (DESIGN.md), and SQLite gives its -wal and -shm files the database's mode.
 Result<void> create_private_file(const std::string& path) {
-  std::error_code ec;
   auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  if (ec) return refuse(path, "cannot create folder " + parent.string() + ": " + ec.message());
+  if (!parent.empty()) {
+    if (auto made = create_private_folders(parent.string()); !made) return made.error();
+  }
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 && errno != EEXIST)
     return refuse(path, std::string("cannot create: ") + std::strerror(errno));
@@ -351,6 +351,26 @@ Result<Database> open_capture(const std::string& path, Access access) {
     if (auto r = migrate(db); !r) return r.error();
   }
   return db;
+}
+
+std::string permission_warning(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) == 0) return {};
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+  return "the capture file " + path + " is accessible by group or others (mode " + mode +
+         ") and holds session secrets; run chmod 600 " + path;
+}
+
+Result<void> create_private_folders(const std::string& dir) {
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i != dir.size() && dir[i] != '/') continue;
+    std::string part = dir.substr(0, i);
+    if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
+      return refuse(part, std::string("cannot create folder: ") + std::strerror(errno));
+    }
+  }
+  return {};
 }
 
 }  // namespace wa::store

@@ -82,7 +82,8 @@ class Database {
 enum class Access {
   read,   // the file must exist and be a capture file; it is never changed: an older schema is
           // migrated in a private temporary copy
-  write,  // created (0600, parent folders too) when missing; rollback journal, synchronous=NORMAL
+  write,  // created (0600, new parent folders 0700) when missing; rollback journal,
+          // synchronous=NORMAL
 };
 
 // Opens `path` as a capture file. Refuses, with one line naming the file: a missing file (for
@@ -90,5 +91,13 @@ enum class Access {
 // capture files of a newer schema. Older schemas are migrated in ordered steps (schema.h): in
 // place for writing, in a temporary copy for reading.
 Result<Database> open_capture(const std::string& path, Access access);
+
+// Capture files hold live session secrets (cookies, tokens): a line of warning, naming the mode
+// and the chmod that fixes it, when an existing `path` is accessible by group or others; empty
+// when it is not, or does not exist.
+std::string permission_warning(const std::string& path);
+
+// mkdir -p whose new folders are 0700 (those that exist are left as they are).
+Result<void> create_private_folders(const std::string& dir);
 
 }  // namespace wa::store

@@ -198,6 +198,42 @@ HttpResponse http_request(int port, std::string_view method, std::string_view ta
                           Millis timeout = 10000ms);
 
 // ---------------------------------------------------------------------------------------------
+// RawClient: a blocking client connection to 127.0.0.1 that the test controls byte by byte, for
+// requests no HTTP client would send. Throws std::runtime_error when it cannot connect.
+class RawClient {
+ public:
+  explicit RawClient(int port);
+  ~RawClient();
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  // False once the peer has closed (or reset) the connection.
+  bool send(std::string_view bytes);
+  // Reads what arrives within `timeout`; stops early at `until` (when given) or at the end of
+  // the stream. Everything read is appended to received().
+  void read(Millis timeout, std::string_view until = {});
+  void read_until_closed(Millis timeout) { read(timeout); }
+
+  bool closed() const { return closed_; }
+  const std::string& received() const { return received_; }
+  // Forgets what was received so far (to read the next response on the same connection).
+  void clear() { received_.clear(); }
+  int fd() const { return fd_; }
+  // Closes with a TCP reset instead of a FIN.
+  void reset();
+
+ private:
+  int fd_ = -1;
+  std::string received_;
+  bool closed_ = false;
+};
+
+// The status code of a raw "HTTP/1.1 NNN ..." response (0 when it is not one), and what follows
+// its head.
+int status_of(const std::string& response);
+std::string body_of(const std::string& response);
+
+// ---------------------------------------------------------------------------------------------
 // TcpTap: a loopback TCP relay that records what passes.
 //
 // Listens on 127.0.0.1 (a free port), connects each accepted client to the target, forwards

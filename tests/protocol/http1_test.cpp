@@ -630,6 +630,23 @@ TEST_CASE("http1: request smuggling is refused (RFC 9112 §6.3, §11.2)") {
   CHECK(err("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
             "Transfer-Encoding: chunked\r\n\r\n")
             .starts_with("error http_smuggling"));
+  // All Transfer-Encoding lines taken together: chunked alone, once, and last.
+  CHECK(err("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: x\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n") ==
+        "error http_smuggling [Transfer-Encoding with a coding other than chunked] @78\n");
+  CHECK(err("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n")
+            .starts_with(
+                "error http_smuggling [Transfer-Encoding with a coding other than chunked]"));
+  CHECK(err("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, x\r\n\r\n0\r\n\r\n")
+            .starts_with(
+                "error http_smuggling [Transfer-Encoding whose last coding is not chunked]"));
+  CHECK(err("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"
+            "0\r\n\r\n")
+            .starts_with("error http_smuggling"));
+  CHECK(error_of(parse(kReq,
+                       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"
+                       "0\r\n\r\n"))
+            .empty());
   CHECK(err("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n") ==
         "error http_smuggling [Transfer-Encoding in an HTTP/1.0 request] @47\n");
   // llhttp 8 skips any two bytes after chunk data; we insist on CRLF.
@@ -675,7 +692,28 @@ TEST_CASE("http1: malformed requests") {
         "error http_malformed [empty field name] @26\n");
   CHECK(err("GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n") ==
         "error http_malformed [whitespace or control byte in the target] @30\n");
-  CHECK(err("GET /index.html\r\n\r\n") == "error http_malformed [not an HTTP/1.x request] @19\n");
+  // HTTP/0.9 is refused at the end of its line, not at the next byte (which may never come).
+  CHECK(err("GET /index.html\r\n\r\n") ==
+        "error http_malformed [a request line without an HTTP version (HTTP/0.9)] @15\n");
+  CHECK(err("GET /\r\n") ==
+        "error http_malformed [a request line without an HTTP version (HTTP/0.9)] @5\n");
+  CHECK(err("\r\nGET /\r\n") ==
+        "error http_malformed [a request line without an HTTP version (HTTP/0.9)] @7\n");
+  // One space between the parts of the request line (RFC 9112 §3), as servers split it.
+  CHECK(err("GET  /x HTTP/1.1\r\nHost: a\r\n\r\n") ==
+        "error http_malformed [more than one space between the parts of the request line] @4\n");
+  CHECK(err("GET /x  HTTP/1.1\r\nHost: a\r\n\r\n") ==
+        "error http_malformed [more than one space between the parts of the request line] @7\n");
+  CHECK(err("GET /x HTTP/1.1 \r\nHost: a\r\n\r\n").starts_with("error http_malformed"));
+  CHECK(err(" GET /x HTTP/1.1\r\nHost: a\r\n\r\n").starts_with("error http_malformed"));
+  // A Host the server would read otherwise than the proxy (RFC 9110 §7.2, RFC 3986 §3.2).
+  for (const char* host : {"a b@c", "user@a", "a:99999", "a:8o", "[::1", "a,b c"}) {
+    CAPTURE(host);
+    CHECK(err(std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n")
+              .starts_with("error http_malformed [invalid Host field value] @"));
+  }
+  CHECK(error_of(parse(kReq, "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n")).empty());
+  CHECK(error_of(parse(kReq, "GET / HTTP/1.1\r\nHost:\r\n\r\n")).empty());
   CHECK(err("GET / HTTP/2.0\r\nHost: a\r\n\r\n").starts_with("error http_malformed"));
   CHECK(err("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") ==
         "error http_malformed [HTTP/2 connection preface on an HTTP/1.1 connection] @24\n");

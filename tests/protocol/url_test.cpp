@@ -354,3 +354,23 @@ TEST_CASE("Host header mapping") {
   CHECK(map_host("example.com:443", plain, to) == "127.0.0.1:8080");
   CHECK(map_host("example.com", plain, *parse("https://[::1]:443/")) == "[::1]");
 }
+
+TEST_CASE("Host field values: uri-host [\":\" port] and nothing else (RFC 9110 §7.2)") {
+  for (const char* ok :
+       {"", "a", "localhost:3000", "example.com", "EXAMPLE.com:443", "127.0.0.1", "127.0.0.1:8080",
+        "[::1]", "[::1]:8443", "[2001:db8::7]", "a-b_c~d.e", "x%41y", "sub!$&'()*+,;=delims",
+        "host:", "[::1]:", "host:65535", "host:0"}) {
+    CAPTURE(ok);
+    CHECK(is_valid_host_field(ok));
+  }
+  for (const char* bad : {"a b@c",     "a b",        "user@host",     "user:pw@host:80",
+                          " a",        "a\t",        "a\x01",         "a\x7f",
+                          "h\xc3\xa9", "host:65536", "host:99999999", "host:8a",
+                          "host:-1",   "host:80:80", "[::1",          "[::1]x",
+                          ":80",       "[v1.x]",     "[1.2.3.4]",     "::1",
+                          "a/b",       "a?b",        "a#b",           "x%4",
+                          "x%zz",      "[::1]:8o"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(is_valid_host_field(bad));
+  }
+}
