@@ -112,9 +112,14 @@ inline int count_lines(std::string_view text, std::string_view containing = {}) 
 // `listening on` line (the port it bound is read from that line).
 class RecordingProxy {
  public:
-  RecordingProxy(std::string db, std::vector<std::string> args, std::vector<Env> env = {})
+  // `launcher` goes before the command (e.g. `prlimit --nofile=256:256`).
+  RecordingProxy(std::string db, std::vector<std::string> args, std::vector<Env> env = {},
+                 std::vector<std::string> launcher = {})
       : db_(std::move(db)) {
-    std::vector<std::string> argv = {WA_EXE, "record", "--listen", "127.0.0.1:0", "--db", db_};
+    std::vector<std::string> argv = std::move(launcher);
+    for (const char* part : {WA_EXE, "record", "--listen", "127.0.0.1:0", "--db"})
+      argv.push_back(part);
+    argv.push_back(db_);
     argv.insert(argv.end(), args.begin(), args.end());
     process_ = std::make_unique<Process>(std::move(argv), std::move(env));
     // No std::regex here: GCC 12 warns inside <regex> when it is compiled with ASan.
