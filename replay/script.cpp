@@ -410,8 +410,16 @@ Script build_script(store::RecordingData data,
   for (const auto& [index, upgrade] : websocket_of) {
     SocketSession& s = script.sessions[size_t(index)];
     for (const store::WsMessage* m : messages_of[upgrade]) {
-      if (m->opcode != 1 && m->opcode != 2) continue;
       bool client = m->direction == store::Direction::client;
+      if (!m->error.empty()) {
+        // Recorded as it came but marked (a frame a peer would refuse, or where the frames
+        // could no longer be read): neither sent nor expected, and said so.
+        script.warnings.push_back(std::string(client ? "a client" : "a server") +
+                                  " WebSocket message on " + s.path + " was recorded marked (" +
+                                  m->error + "): not replayed");
+        continue;
+      }
+      if (m->opcode != 1 && m->opcode != 2) continue;
       if (!client && after_close(index, m->time_us)) continue;
       session_end[index] = std::max(session_end[index], m->time_us);
       if (!client &&

@@ -394,3 +394,25 @@ TEST_CASE("an event stream the browser let go is not expected to be ended by the
   CHECK(s.sessions[0].kind == ChannelKind::sse);
   CHECK_FALSE(s.sessions[0].server_ends);
 }
+
+TEST_CASE("WebSocket messages recorded marked are neither sent nor expected, and said so") {
+  Builder b;
+  using D = store::Direction;
+  auto& up = b.exchange(1, 200, 210, "GET", kApp + "/comms", 101);
+  b.ws(up.id, 220, D::client, 1, R"({"type":"hello"})");
+  b.ws(up.id, 230, D::server, 1, R"({"type":"ready"})");
+  b.ws(up.id, 240, D::client, 1, "\xff\xfe");
+  b.data.ws_messages.back().error = "text message is not valid UTF-8";
+  b.ws(up.id, 250, D::server, 8, "\x03\xef");
+  Script s = build_script(std::move(b.data), mapped);
+  REQUIRE(s.sessions.size() == 1);
+  CHECK(s.sessions[0].expectations.size() == 1);
+  int sends = 0;
+  for (const Action& a : s.actions)
+    sends += a.kind == ActionKind::socket_send ? 1 : 0;
+  CHECK(sends == 1);
+  REQUIRE(s.warnings.size() == 1);
+  CHECK(s.warnings[0] ==
+        "a client WebSocket message on /comms was recorded marked (text message is not valid "
+        "UTF-8): not replayed");
+}
