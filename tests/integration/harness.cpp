@@ -355,6 +355,15 @@ const char* app_name(AppKind kind) {
   return "?";
 }
 
+EchoApp::EchoApp() {
+  require_node_modules();
+  process_ = std::make_unique<Process>(
+      std::vector<std::string>{"node", repo_path("tests/integration/echo_app.js"), "serve"});
+  auto line = process_->wait_for_prefix("LISTENING ", 60s);
+  if (!line) throw std::runtime_error("echo_app.js did not start\n" + process_->tail());
+  port_ = std::stoi(line->substr(10));
+}
+
 void require_node_modules() {
   static const char* const packages[] = {
       "compression",          "express",

@@ -162,6 +162,17 @@ class App {
 // Throws std::runtime_error unless the npm packages the Node apps and clients need are there.
 void require_node_modules();
 
+// tests/integration/echo_app.js serving on a free port (HTTP, and a WebSocket echo on /ws).
+class EchoApp {
+ public:
+  EchoApp();
+  std::string origin() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  std::unique_ptr<Process> process_;
+  int port_ = 0;
+};
+
 // ---------------------------------------------------------------------------------------------
 // A scripted Socket.IO user: tests/apps/clients/chat_client.js run to completion.
 struct ClientRun {

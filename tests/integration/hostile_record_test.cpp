@@ -16,24 +16,6 @@ namespace ws = wa::ws;
 
 namespace {
 
-// The Node echo server of the relay tests (HTTP, and a WebSocket echo on /ws).
-class EchoApp {
- public:
-  EchoApp() {
-    require_node_modules();
-    process_ = std::make_unique<Process>(
-        std::vector<std::string>{"node", repo_path("tests/integration/echo_app.js"), "serve"});
-    auto line = process_->wait_for_prefix("LISTENING ", 60s);
-    if (!line) throw std::runtime_error("echo_app.js did not start\n" + process_->tail());
-    port_ = std::stoi(line->substr(10));
-  }
-  std::string origin() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  std::unique_ptr<Process> process_;
-  int port_ = 0;
-};
-
 std::string sha256_hex(std::string_view bytes) {
   wa::digest::Sha256 h;
   h.update(bytes);

@@ -4,12 +4,12 @@
 // inflated, and the close handshake is relayed both ways; SIGTERM stops the recorder as
 // SIGINT does.
 #include <doctest/doctest.h>
-#include <openssl/evp.h>
 #include <signal.h>
 
 #include <fstream>
 #include <random>
 
+#include "protocol/digest.h"
 #include "tests/integration/recording.h"
 
 using namespace wa::test;
@@ -18,35 +18,10 @@ namespace store = wa::store;
 
 namespace {
 
-// The Node echo server, started on a free port.
-class EchoApp {
- public:
-  EchoApp() {
-    require_node_modules();
-    process_ = std::make_unique<Process>(
-        std::vector<std::string>{"node", repo_path("tests/integration/echo_app.js"), "serve"});
-    auto line = process_->wait_for_prefix("LISTENING ", 60s);
-    if (!line) throw std::runtime_error("echo_app.js did not start\n" + process_->tail());
-    port_ = std::stoi(line->substr(10));
-  }
-  std::string origin() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  std::unique_ptr<Process> process_;
-  int port_ = 0;
-};
-
 std::string sha256_hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 15];
-  }
-  return out;
+  wa::digest::Sha256 h;
+  h.update(bytes);
+  return h.hex_final();
 }
 
 // A recorded payload that was cut at `cap` bytes of `whole`.
