@@ -24,6 +24,7 @@ struct ReplayArgs {
   bool calibrate = false, explain = false, quiet = false, insecure = false;
   int concurrency = 1, repeat = 1;
   uint64_t timeout_ms = 5000;
+  SecretOptions secrets;
 };
 
 // How a calibration pass stopped by --deadline says so (not a setup error: exit 1).
@@ -179,6 +180,12 @@ int run_replay(ReplayArgs& args) {
     if (!parsed) return usage_error(parsed.error().why);
     deadline_ms = *parsed;
   }
+  unsigned report_mode = kReportMode;
+  if (!args.secrets.mode.empty()) {
+    auto parsed = parse_report_mode(args.secrets.mode);
+    if (!parsed) return usage_error(parsed.error().why);
+    report_mode = *parsed;
+  }
   replay::RunnerOptions options;
   // From the start of the command: starting servers, calibration and the replay all count.
   options.deadline_us = deadline_from_now(deadline_ms);
@@ -258,6 +265,7 @@ int run_replay(ReplayArgs& args) {
   if (server && code != kOk) result.report.server_output = server->last_lines(kServerOutputLines);
   result.report.db = args.in.db;
   result.report.started_unix_ms = started;
+  if (!args.secrets.show) hide_secrets(result.report, {&*prepared});
   if (!args.quiet) {
     std::fputs(replay::format_console(result.report, stdout_is_tty()).c_str(), stdout);
   } else {
@@ -270,7 +278,7 @@ int run_replay(ReplayArgs& args) {
   }
   print_server_output(stdout, result.report.server_output);
   std::fflush(stdout);
-  if (auto r = write_reports(result.report, args.json, args.junit, args.html); !r)
+  if (auto r = write_reports(result.report, args.json, args.junit, args.html, report_mode); !r)
     return usage_error(r.error().why);
   if (loop.close() != 0)
     std::fprintf(stderr, "workalready: handles left open: %s\n", loop.open_handles().c_str());
@@ -332,6 +340,7 @@ void add_replay(CLI::App& app) {
   sub->add_option("--report-json", args.json, "Write a JSON report");
   sub->add_option("--report-junit", args.junit, "Write a JUnit XML report");
   sub->add_option("--report-html", args.html, "Write a self-contained HTML report");
+  add_secret_options(sub, args.secrets);
   set_action(sub, [] { return run_replay(args); });
 }
 
