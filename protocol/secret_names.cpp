@@ -34,8 +34,11 @@ bool credential_name(std::string_view name) {
     if (n == whole) return true;
   // Look-alike words are blanked out before the parts are searched for.
   for (std::string_view look : kLookAlikes)
-    for (size_t at = n.find(look); at != std::string::npos; at = n.find(look, at))
+    for (size_t at = n.find(look); at != std::string::npos; at = n.find(look, at + 1)) {
+      // "authorization", "authorise": the credential word, not the look-alike.
+      if (look == "author" && n.compare(at + look.size(), 1, "i") == 0) continue;
       n.replace(at, look.size(), std::string(look.size(), ' '));
+    }
   for (std::string_view part : kParts)
     if (n.find(part) != std::string::npos) return true;
   // "connect.sid", "io_sid": a sid after a separator.

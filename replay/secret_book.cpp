@@ -191,7 +191,8 @@ void learn_url(SecretBook& book, std::string_view u) {
   if (q == std::string_view::npos) return;
   std::string_view query = u.substr(q + 1);
   query = query.substr(0, query.find('#'));
-  for (const url::Query::Param& p : url::Query(query).params()) {
+  const url::Query params(query);
+  for (const url::Query::Param& p : params.params()) {
     std::string name = p.name();
     if (!secrets::credential_name(name)) continue;
     book.learn("query " + lower(name), p.value());
@@ -209,7 +210,8 @@ void learn_body(SecretBook& book, std::string_view body) {
   if (t.empty() || t.find('=') == std::string_view::npos ||
       t.find_first_of(" \n<{") != std::string_view::npos)
     return;
-  for (const url::Query::Param& p : url::Query(t).params()) {
+  const url::Query form(t);
+  for (const url::Query::Param& p : form.params()) {
     std::string name = p.name();
     if (!secrets::credential_name(name)) continue;
     book.learn("field " + lower(name), p.value());
@@ -295,6 +297,7 @@ void learn_session(SecretBook& book, const SessionResult& session) {
     if (label.empty()) continue;
     for (const std::string* v : {&d.expected, &d.actual}) {
       std::string_view t = trim(*v);
+      if (t == "(absent)") continue;  // format_differences' word for none
       if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
       book.learn(label, t);
     }

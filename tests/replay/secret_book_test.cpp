@@ -150,6 +150,10 @@ TEST_CASE("secret book: a session's live values and its differences at credentia
   d.expected = "hdr-recorded-1";
   d.actual = "hdr-live-2";
   s.differences.push_back(d);
+  d.path = "/sessionSecret";
+  d.expected = "\"recorded-secret-3\"";
+  d.actual = "(absent)";
+  s.differences.push_back(d);
   d.path = "/0/username";
   d.expected = "\"alice-long\"";
   d.actual = "\"bob-longer\"";
@@ -159,5 +163,7 @@ TEST_CASE("secret book: a session's live values and its differences at credentia
   CHECK(book.placeholder("recorded-token-1") == "«field token #1»");
   CHECK(book.placeholder("live-token-22") == "«field token #2»");
   CHECK(book.placeholder("hdr-live-2") == "«header x-auth-token #2»");
+  CHECK(book.placeholder("recorded-secret-3") == "«field sessionsecret #1»");
+  CHECK(book.placeholder("(absent)") == "");
   CHECK(book.placeholder("alice-long") == "");
 }

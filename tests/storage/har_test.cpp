@@ -148,9 +148,16 @@ TEST_CASE("--redact hides cookie values, Authorization and named fields") {
   std::string text = export_har(*data, redact).dump();
   CHECK(text.find("abcdefghijkl") == std::string::npos);
   CHECK(text.find("Bearer abc") == std::string::npos);
-  CHECK(text.find(R"(\"text\":\"REDACTED\")") != std::string::npos);
-  CHECK(text.find(R"({"name":"Location","value":"REDACTED"})") != std::string::npos);
-  CHECK(text.find("connect.sid=REDACTED; Path=/; HttpOnly") != std::string::npos);
+  // Each secret has its own placeholder, named after where it was found.
+  CHECK(text.find(R"(\"text\":\"REDACTED-field-text-1\")") != std::string::npos);
+  CHECK(text.find(R"({"name":"Location","value":"REDACTED-header-location-1"})") !=
+        std::string::npos);
+  CHECK(text.find("connect.sid=REDACTED-cookie-connect.sid-1; Path=/; HttpOnly") !=
+        std::string::npos);
+  CHECK(text.find("Bearer REDACTED-header-authorization-1") != std::string::npos);
+  // The form's password, and the Engine.IO sid of the session's URLs (a credential-like name).
+  CHECK(text.find("password=REDACTED-field-password-1") != std::string::npos);
+  CHECK(text.find("password=x") == std::string::npos);
   // Without --redact everything is there.
   std::string plain = export_har(*data, {}).dump();
   CHECK(plain.find("Bearer abc") != std::string::npos);
