@@ -117,6 +117,11 @@ Result<void> calibrate(const ReplayArgs& args, const std::vector<replay::Prepare
     return out;
   };
 
+  // What calibration prints (evidence, findings) hides the session's secrets too.
+  replay::SecretBook book;
+  if (!args.secrets.show) book = learn_secrets({&prepared}, {&first->report, &second->report});
+  auto shown = [&](const std::string& text) { return book.redact(text); };
+
   std::vector<replay::Learned> learned;
   bool state = false;
   for (size_t r = 0; r < prepared.size(); ++r) {
@@ -130,8 +135,8 @@ Result<void> calibrate(const ReplayArgs& args, const std::vector<replay::Prepare
     std::fprintf(stderr, "calibrate: the two passes differ in kind, not only in values:\n");
     for (size_t r = 0; r < prepared.size(); ++r) {
       for (const auto& finding : learned[r].state)
-        std::fprintf(stderr, "  %s: %s: %s\n", prepared[r].name.c_str(), finding.where.c_str(),
-                     finding.what.c_str());
+        std::fprintf(stderr, "  %s: %s: %s\n", prepared[r].name.c_str(),
+                     shown(finding.where).c_str(), shown(finding.what).c_str());
     }
     return fail(
         Errc::setup,
@@ -156,10 +161,12 @@ Result<void> calibrate(const ReplayArgs& args, const std::vector<replay::Prepare
     std::printf("calibrate: %s: %zu noise rule%s stored\n", prepared[r].name.c_str(), rules.size(),
                 rules.size() == 1 ? "" : "s");
     for (const auto& rule : rules)
-      std::printf("  %s %s (scope %s): %s\n", store::to_string(rule.kind), rule.pattern.c_str(),
-                  rule.scope.c_str(), evidence_text(rule.evidence).c_str());
+      std::printf("  %s %s (scope %s): %s\n", store::to_string(rule.kind),
+                  shown(rule.pattern).c_str(), shown(rule.scope).c_str(),
+                  shown(evidence_text(rule.evidence)).c_str());
     for (const auto& finding : learned[r].unlearnable)
-      std::printf("  not learned: %s: %s\n", finding.where.c_str(), finding.what.c_str());
+      std::printf("  not learned: %s: %s\n", shown(finding.where).c_str(),
+                  shown(finding.what).c_str());
   }
   std::printf("calibrate: replaying once more with the rules to confirm them\n");
   return {};

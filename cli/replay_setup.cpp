@@ -111,16 +111,23 @@ Result<void> write_reports(const replay::RunReport& report, const std::string& j
   return {};
 }
 
-replay::SecretBook hide_secrets(replay::RunReport& report,
-                                const std::vector<const std::vector<replay::Prepared>*>& prepared) {
+replay::SecretBook learn_secrets(const std::vector<const std::vector<replay::Prepared>*>& prepared,
+                                 const std::vector<const replay::RunReport*>& reports) {
   replay::SecretBook book;
   for (const auto* list : prepared)
     for (const replay::Prepared& p : *list) {
       replay::learn_correlated(book, *p.correlations);
       replay::learn_recording(book, p.script->data);
     }
-  for (const replay::SessionResult& s : report.sessions)
-    replay::learn_session(book, s);
+  for (const replay::RunReport* report : reports)
+    for (const replay::SessionResult& s : report->sessions)
+      replay::learn_session(book, s);
+  return book;
+}
+
+replay::SecretBook hide_secrets(replay::RunReport& report,
+                                const std::vector<const std::vector<replay::Prepared>*>& prepared) {
+  replay::SecretBook book = learn_secrets(prepared, {&report});
   replay::redact_report(report, book);
   return book;
 }

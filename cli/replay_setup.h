@@ -53,6 +53,10 @@ Result<void> write_reports(const replay::RunReport& report, const std::string& j
 replay::SecretBook hide_secrets(replay::RunReport& report,
                                 const std::vector<const std::vector<replay::Prepared>*>& prepared);
 
+// The book hide_secrets() uses, learnt from the recordings and the sessions of `reports`.
+replay::SecretBook learn_secrets(const std::vector<const std::vector<replay::Prepared>*>& prepared,
+                                 const std::vector<const replay::RunReport*>& reports);
+
 // --show-secrets and --report-mode, shared by replay and diff.
 struct SecretOptions {
   bool show = false;
