@@ -297,7 +297,8 @@ void learn_session(SecretBook& book, const SessionResult& session) {
     if (label.empty()) continue;
     for (const std::string* v : {&d.expected, &d.actual}) {
       std::string_view t = trim(*v);
-      if (t == "(absent)") continue;  // format_differences' word for none
+      // format_differences' word for none, and the matcher's names for correlated values.
+      if (t == "(absent)" || t.starts_with("\"⟨") || t.starts_with("⟨")) continue;
       if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
       book.learn(label, t);
     }

@@ -154,6 +154,10 @@ TEST_CASE("secret book: a session's live values and its differences at credentia
   d.expected = "\"recorded-secret-3\"";
   d.actual = "(absent)";
   s.differences.push_back(d);
+  d.path = "/1/token";
+  d.expected = "\"recorded-token-9\"";
+  d.actual = "\"⟨value 2⟩\"";  // the matcher's name for a correlated value: no secret
+  s.differences.push_back(d);
   d.path = "/0/username";
   d.expected = "\"alice-long\"";
   d.actual = "\"bob-longer\"";
@@ -165,5 +169,6 @@ TEST_CASE("secret book: a session's live values and its differences at credentia
   CHECK(book.placeholder("hdr-live-2") == "«header x-auth-token #2»");
   CHECK(book.placeholder("recorded-secret-3") == "«field sessionsecret #1»");
   CHECK(book.placeholder("(absent)") == "");
+  CHECK(book.placeholder("⟨value 2⟩") == "");
   CHECK(book.placeholder("alice-long") == "");
 }
