@@ -261,6 +261,30 @@ TEST_CASE("har export --redact leaves none of the secrets, writes 0600, and impo
   CHECK(imported.exit_code == 0);
   CHECK(occurrences(imported.out, "imported 8 entries") == 1);
 
+  // It replays as the original does: the placeholders are correlated where the values were.
+  {
+    App app({.kind = AppKind::express_v4, .auth = "token"});
+    auto failures = [&](const std::string& db, const std::string& name) {
+      std::string report = f.dir.file(name + "-replay.json");
+      CommandRun run = run_command({WA_EXE, "replay", "--db", db, "--target", app.origin(),
+                                    "--timeout", "3000", "--report-json", report},
+                                   {}, kTimeout);
+      INFO(run.out << run.err);
+      CHECK(run.exit_code == 1);
+      json r = json::parse(read_text(report), nullptr, false);
+      size_t n = 0;
+      if (r.is_object())
+        for (const auto& s : r["sessions"])
+          for (const auto& d : s["differences"])
+            if (!d.value("noise", false)) ++n;
+      return n;
+    };
+    size_t original = failures(f.db, "original");
+    CHECK(original > 0);
+    CHECK(failures(db2, "redacted") == original);
+    app.stop();
+  }
+
   std::string plain = f.dir.file("plain.har");
   CommandRun unredacted = run_command(
       {WA_EXE, "har", "export", "secrets", "--db", f.db, "-o", plain, "--report-mode", "644"});
