@@ -225,6 +225,30 @@ TEST_CASE("replay reports hide the session's secrets unless --show-secrets; file
     CHECK(mode_of(file) == 0644);
   }
 
+  // diff: the same rules for its console and reports.
+  App b({.kind = AppKind::express_v4, .auth = "token", .variant = "payload"});
+  for (bool show : {false, true}) {
+    std::string report = f.dir.file(show ? "diff-shown.json" : "diff-hidden.json");
+    std::vector<std::string> argv = {WA_EXE,      "diff",       "--db",          f.db,
+                                     "--a",       app.origin(), "--b",           b.origin(),
+                                     "--timeout", "3000",       "--report-json", report};
+    if (show) argv.insert(argv.end(), {"--show-secrets", "--report-mode", "0640"});
+    CommandRun diff = run_command(argv, {}, kTimeout);
+    INFO(diff.out << diff.err);
+    CHECK((diff.exit_code == 0 || diff.exit_code == 1));
+    json parsed = json::parse(read_text(report), nullptr, false);
+    CHECK((parsed.is_object() && parsed.value("command", "") == "diff"));
+    if (!show) {
+      std::string text = diff.out + diff.err + read_text(report);
+      for (const std::string& secret : all_secrets()) {
+        INFO("secret: " << secret);
+        CHECK(occurrences(text, secret) == 0);
+      }
+    }
+    CHECK(mode_of(report) == (show ? 0640u : 0600u));
+  }
+  b.stop();
+
   CommandRun bad = run_command(
       {WA_EXE, "replay", "--db", f.db, "--target", app.origin(), "--report-mode", "0999"});
   CHECK(bad.exit_code == 2);
