@@ -185,7 +185,8 @@ class Secrets {
     if (start != std::string_view::npos) {
       Json parsed = Json::parse(t.substr(start), nullptr, false);
       if (!parsed.is_discarded()) {
-        walk(parsed, "", r_.enabled && connect_packet(t.substr(0, start)));
+        bool auth = r_.enabled && connect_packet(t.substr(0, start));
+        walk(parsed, "", auth, auth ? "auth" : "field");
         return;
       }
     }
@@ -217,7 +218,7 @@ class Secrets {
       Json parsed = Json::parse(p.args, nullptr, false);
       if (parsed.is_discarded()) continue;
       bool auth = r_.enabled && p.sio_type == 0 && p.direction == Direction::client;
-      walk(parsed, "", auth);
+      walk(parsed, "", auth, auth ? "auth" : "field");
     }
     for (const auto& m : rec.ws_messages)
       if (m.opcode == 1) learn_text(m.payload.bytes);
@@ -348,15 +349,17 @@ class Secrets {
     }
   }
 
-  void walk(const Json& j, std::string_view key, bool secret) {
+  // Learns every scalar under a secret name (or all of them, `kind` "auth": a CONNECT packet's
+  // data).
+  void walk(const Json& j, std::string_view key, bool secret, std::string_view kind = "field") {
     if (j.is_object()) {
       for (auto it = j.begin(); it != j.end(); ++it)
-        walk(it.value(), it.key(), secret || secret_field(it.key()));
+        walk(it.value(), it.key(), secret || secret_field(it.key()), kind);
     } else if (j.is_array()) {
       for (const Json& e : j)
-        walk(e, key, secret);
+        walk(e, key, secret, kind);
     } else if (secret && is_scalar_secret(j)) {
-      learn(key.empty() ? "auth" : "field", key.empty() ? "data" : key, scalar_text(j));
+      learn(kind, key.empty() ? "data" : key, scalar_text(j));
     }
   }
 
