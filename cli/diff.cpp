@@ -28,6 +28,8 @@ struct DiffArgs {
   ServerSpec a_server, b_server;
   bool insecure = false;
   uint64_t timeout_ms = 5000;
+  SecretOptions secrets;
+  unsigned report_mode = kReportMode;
 };
 
 int64_t now_unix_ms() {
@@ -98,6 +100,7 @@ int deadline_passed(const DiffArgs& args, Side& side, const std::string& which,
   report.deadline_ms = deadline_ms;
   for (replay::SessionResult& s : report.sessions)
     s.differences.clear();
+  if (!args.secrets.show) hide_secrets(report, {&side.prepared});
   report.duration_us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
           .count();
@@ -105,7 +108,7 @@ int deadline_passed(const DiffArgs& args, Side& side, const std::string& which,
   std::printf("diff: nothing compared: the deadline passed during the run against %s\n",
               which.c_str());
   std::fflush(stdout);
-  if (auto r = write_reports(report, args.json, args.junit, args.html); !r)
+  if (auto r = write_reports(report, args.json, args.junit, args.html, args.report_mode); !r)
     return usage_error(r.error().why);
   return kMismatch;
 }
@@ -126,6 +129,11 @@ int run_diff(DiffArgs& args) {
     auto parsed = parse_deadline(args.deadline);
     if (!parsed) return usage_error(parsed.error().why);
     deadline_ms = *parsed;
+  }
+  if (!args.secrets.mode.empty()) {
+    auto parsed = parse_report_mode(args.secrets.mode);
+    if (!parsed) return usage_error(parsed.error().why);
+    args.report_mode = *parsed;
   }
   replay::RunnerOptions options;
   options.timeout_ms = args.timeout_ms;
@@ -173,6 +181,11 @@ int run_diff(DiffArgs& args) {
     s.exchanges = b->run.report.sessions[r].exchanges;
     s.events_expected = a->run.report.sessions[r].events_expected;
     s.timeline = b->run.report.sessions[r].timeline;
+    // What each run saw live, so that the secrets of all three are hidden.
+    for (const Side* side : {&*a, &*a2, &*b}) {
+      const auto& seen = side->run.report.sessions[r].secrets;
+      s.secrets.insert(s.secrets.end(), seen.begin(), seen.end());
+    }
     // A's absolute URLs (a Location) name A's origins: B's answer names B's.
     auto from = p.origins.entries();
     auto to = b->prepared[r].origins.entries();
@@ -201,6 +214,17 @@ int run_diff(DiffArgs& args) {
       for (const std::string& line : side->server_output)
         report.server_output.push_back(label + line);
   }
+  std::vector<std::string> a_output = a->server_output, b_output = b->server_output;
+  if (!args.secrets.show) {
+    replay::SecretBook book = hide_secrets(report, {&a->prepared, &a2->prepared, &b->prepared});
+    all.clear();
+    for (const replay::SessionResult& s : report.sessions)
+      all.insert(all.end(), s.differences.begin(), s.differences.end());
+    for (std::string& line : a_output)
+      book.redact_in_place(line);
+    for (std::string& line : b_output)
+      book.redact_in_place(line);
+  }
   std::fputs(replay::format_console(report, stdout_is_tty()).c_str(), stdout);
   std::vector<replay::ChangeGroup> groups = replay::group_changes(all);
   if (!groups.empty()) {
@@ -211,11 +235,11 @@ int run_diff(DiffArgs& args) {
                   g.example.expected.c_str(), g.example.actual.c_str());
   }
   if (report.exit_code() != kOk) {
-    print_server_output(stdout, a->server_output, args.a_server.label);
-    print_server_output(stdout, b->server_output, args.b_server.label);
+    print_server_output(stdout, a_output, args.a_server.label);
+    print_server_output(stdout, b_output, args.b_server.label);
   }
   std::fflush(stdout);
-  if (auto r = write_reports(report, args.json, args.junit, args.html); !r)
+  if (auto r = write_reports(report, args.json, args.junit, args.html, args.report_mode); !r)
     return usage_error(r.error().why);
   return report.exit_code();
 }
@@ -253,6 +277,7 @@ void add_diff(CLI::App& app) {
   sub->add_option("--report-json", args.json, "Write a JSON report");
   sub->add_option("--report-junit", args.junit, "Write a JUnit XML report");
   sub->add_option("--report-html", args.html, "Write a self-contained HTML report");
+  add_secret_options(sub, args.secrets);
   set_action(sub, [] { return run_diff(args); });
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/replay_setup.h"
 #include "storage/har.h"
 #include "storage/reader.h"
 
@@ -18,9 +19,16 @@ struct HarArgs {
   std::string recording, out, in, name;
   bool redact = false;
   std::vector<std::string> redact_headers, redact_fields;
+  std::string mode;  // --report-mode
 };
 
 int run_export(const HarArgs& args) {
+  unsigned mode = kReportMode;
+  if (!args.mode.empty()) {
+    auto parsed = parse_report_mode(args.mode);
+    if (!parsed) return usage_error(parsed.error().why);
+    mode = *parsed;
+  }
   if (!std::filesystem::exists(args.db)) return usage_error("no capture file at " + args.db);
   auto reader = store::CaptureReader::open(args.db);
   if (!reader) return usage_error(reader.error().why);
@@ -30,8 +38,8 @@ int run_export(const HarArgs& args) {
   if (!data) return usage_error(data.error().why);
   store::RedactOptions redact{args.redact, args.redact_headers, args.redact_fields};
   std::string text = store::export_har(*data, redact).dump(2);
-  std::ofstream out(args.out, std::ios::binary | std::ios::trunc);
-  if (!out || !(out << text << "\n")) return usage_error("cannot write " + args.out);
+  if (auto written = write_file(args.out, text + "\n", mode); !written)
+    return usage_error(written.error().why);
   std::cout << "wrote " << data->exchanges.size() << " entries of recording #" << recording->id
             << " \"" << recording->name << "\" to " << args.out << "\n";
   return kOk;
@@ -68,10 +76,17 @@ void add_har(CLI::App& app) {
   exp->add_option("--db", args.db, "Capture file")->capture_default_str();
   exp->add_option("RECORDING", args.recording, "Recording id or name")->required();
   exp->add_option("-o,--output", args.out, "Output file")->required();
-  exp->add_flag("--redact", args.redact, "Replace cookie values and Authorization headers");
+  exp->add_flag("--redact", args.redact,
+                "Replace every secret with a placeholder (REDACTED-cookie-sid-1): cookie values, "
+                "credential-like headers (Authorization, X-Api-Key, …), URL query, form and JSON "
+                "fields (token, password, key, secret, session, csrf, …), the Socket.IO CONNECT "
+                "data (auth), and every later recurrence of those values anywhere; the HAR still "
+                "imports and replays");
   exp->add_option("--redact-header", args.redact_headers, "Also replace this header (repeatable)");
   exp->add_option("--redact-field", args.redact_fields,
                   "Also replace this JSON field in bodies and messages (repeatable)");
+  exp->add_option("--report-mode", args.mode,
+                  "Permission bits of the HAR file, octal (default 0600)");
   set_action(exp, [] { return run_export(args); });
   auto* imp = har->add_subcommand(
       "import", "Import a HAR file (DevTools, Playwright, workalready) as a new recording");

@@ -24,6 +24,7 @@ struct ReplayArgs {
   bool calibrate = false, explain = false, quiet = false, insecure = false;
   int concurrency = 1, repeat = 1;
   uint64_t timeout_ms = 5000;
+  SecretOptions secrets;
 };
 
 // How a calibration pass stopped by --deadline says so (not a setup error: exit 1).
@@ -116,6 +117,11 @@ Result<void> calibrate(const ReplayArgs& args, const std::vector<replay::Prepare
     return out;
   };
 
+  // What calibration prints (evidence, findings) hides the session's secrets too.
+  replay::SecretBook book;
+  if (!args.secrets.show) book = learn_secrets({&prepared}, {&first->report, &second->report});
+  auto shown = [&](const std::string& text) { return book.redact(text); };
+
   std::vector<replay::Learned> learned;
   bool state = false;
   for (size_t r = 0; r < prepared.size(); ++r) {
@@ -129,8 +135,8 @@ Result<void> calibrate(const ReplayArgs& args, const std::vector<replay::Prepare
     std::fprintf(stderr, "calibrate: the two passes differ in kind, not only in values:\n");
     for (size_t r = 0; r < prepared.size(); ++r) {
       for (const auto& finding : learned[r].state)
-        std::fprintf(stderr, "  %s: %s: %s\n", prepared[r].name.c_str(), finding.where.c_str(),
-                     finding.what.c_str());
+        std::fprintf(stderr, "  %s: %s: %s\n", prepared[r].name.c_str(),
+                     shown(finding.where).c_str(), shown(finding.what).c_str());
     }
     return fail(
         Errc::setup,
@@ -155,10 +161,12 @@ Result<void> calibrate(const ReplayArgs& args, const std::vector<replay::Prepare
     std::printf("calibrate: %s: %zu noise rule%s stored\n", prepared[r].name.c_str(), rules.size(),
                 rules.size() == 1 ? "" : "s");
     for (const auto& rule : rules)
-      std::printf("  %s %s (scope %s): %s\n", store::to_string(rule.kind), rule.pattern.c_str(),
-                  rule.scope.c_str(), evidence_text(rule.evidence).c_str());
+      std::printf("  %s %s (scope %s): %s\n", store::to_string(rule.kind),
+                  shown(rule.pattern).c_str(), shown(rule.scope).c_str(),
+                  shown(evidence_text(rule.evidence)).c_str());
     for (const auto& finding : learned[r].unlearnable)
-      std::printf("  not learned: %s: %s\n", finding.where.c_str(), finding.what.c_str());
+      std::printf("  not learned: %s: %s\n", shown(finding.where).c_str(),
+                  shown(finding.what).c_str());
   }
   std::printf("calibrate: replaying once more with the rules to confirm them\n");
   return {};
@@ -178,6 +186,12 @@ int run_replay(ReplayArgs& args) {
     auto parsed = parse_deadline(args.deadline);
     if (!parsed) return usage_error(parsed.error().why);
     deadline_ms = *parsed;
+  }
+  unsigned report_mode = kReportMode;
+  if (!args.secrets.mode.empty()) {
+    auto parsed = parse_report_mode(args.secrets.mode);
+    if (!parsed) return usage_error(parsed.error().why);
+    report_mode = *parsed;
   }
   replay::RunnerOptions options;
   // From the start of the command: starting servers, calibration and the replay all count.
@@ -258,6 +272,7 @@ int run_replay(ReplayArgs& args) {
   if (server && code != kOk) result.report.server_output = server->last_lines(kServerOutputLines);
   result.report.db = args.in.db;
   result.report.started_unix_ms = started;
+  if (!args.secrets.show) hide_secrets(result.report, {&*prepared});
   if (!args.quiet) {
     std::fputs(replay::format_console(result.report, stdout_is_tty()).c_str(), stdout);
   } else {
@@ -270,7 +285,7 @@ int run_replay(ReplayArgs& args) {
   }
   print_server_output(stdout, result.report.server_output);
   std::fflush(stdout);
-  if (auto r = write_reports(result.report, args.json, args.junit, args.html); !r)
+  if (auto r = write_reports(result.report, args.json, args.junit, args.html, report_mode); !r)
     return usage_error(r.error().why);
   if (loop.close() != 0)
     std::fprintf(stderr, "workalready: handles left open: %s\n", loop.open_handles().c_str());
@@ -332,6 +347,7 @@ void add_replay(CLI::App& app) {
   sub->add_option("--report-json", args.json, "Write a JSON report");
   sub->add_option("--report-junit", args.junit, "Write a JUnit XML report");
   sub->add_option("--report-html", args.html, "Write a self-contained HTML report");
+  add_secret_options(sub, args.secrets);
   set_action(sub, [] { return run_replay(args); });
 }
 

@@ -1,12 +1,17 @@
 #include "cli/replay_setup.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "replay/secret_book.h"
 #include "storage/noise_rules.h"
 #include "storage/reader.h"
 
@@ -59,24 +64,81 @@ Result<std::vector<replay::Prepared>> load_recordings(const ReplayInputs& in,
   return out;
 }
 
-Result<void> write_file(const std::string& path, const std::string& text) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  if (!file) return fail(Errc::setup, path + ": cannot be written");
-  file << text;
-  file.close();
-  if (!file) return fail(Errc::setup, path + ": cannot be written");
+Result<unsigned> parse_report_mode(const std::string& text) {
+  auto bad = [&] {
+    return fail(Errc::setup,
+                "--report-mode " + text + ": expected octal permission bits such as 0600 or 0644");
+  };
+  if (text.empty() || text.size() > 4) return bad();
+  unsigned mode = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return bad();
+    mode = mode * 8 + unsigned(c - '0');
+  }
+  if (mode > 0777) return bad();
+  return mode;
+}
+
+Result<void> write_file(const std::string& path, const std::string& text, unsigned mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode));
+  if (fd < 0) return fail(Errc::setup, path + ": cannot be written: " + std::strerror(errno));
+  // The umask narrowed a new file's bits, and an existing file kept its own: set them.
+  bool ok = ::fchmod(fd, mode_t(mode)) == 0;
+  size_t done = 0;
+  while (ok && done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += size_t(n);
+  }
+  int err = errno;
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) return fail(Errc::setup, path + ": cannot be written: " + std::strerror(err));
   return {};
 }
 
 Result<void> write_reports(const replay::RunReport& report, const std::string& json,
-                           const std::string& junit, const std::string& html) {
+                           const std::string& junit, const std::string& html, unsigned mode) {
   if (!json.empty())
-    if (auto r = write_file(json, replay::to_json(report)); !r) return r;
+    if (auto r = write_file(json, replay::to_json(report), mode); !r) return r;
   if (!junit.empty())
-    if (auto r = write_file(junit, replay::to_junit(report)); !r) return r;
+    if (auto r = write_file(junit, replay::to_junit(report), mode); !r) return r;
   if (!html.empty())
-    if (auto r = write_file(html, replay::to_html(report)); !r) return r;
+    if (auto r = write_file(html, replay::to_html(report), mode); !r) return r;
   return {};
+}
+
+replay::SecretBook learn_secrets(const std::vector<const std::vector<replay::Prepared>*>& prepared,
+                                 const std::vector<const replay::RunReport*>& reports) {
+  replay::SecretBook book;
+  for (const auto* list : prepared)
+    for (const replay::Prepared& p : *list) {
+      replay::learn_correlated(book, *p.correlations);
+      replay::learn_recording(book, p.script->data);
+    }
+  for (const replay::RunReport* report : reports)
+    for (const replay::SessionResult& s : report->sessions)
+      replay::learn_session(book, s);
+  return book;
+}
+
+replay::SecretBook hide_secrets(replay::RunReport& report,
+                                const std::vector<const std::vector<replay::Prepared>*>& prepared) {
+  replay::SecretBook book = learn_secrets(prepared, {&report});
+  replay::redact_report(report, book);
+  return book;
+}
+
+void add_secret_options(CLI::App* sub, SecretOptions& options) {
+  sub->add_flag("--show-secrets", options.show,
+                "Show session secrets (cookie values, credential headers, tokens in URLs and "
+                "bodies, correlated values) in the console and the reports; by default each is "
+                "shown as a placeholder such as «cookie sid #1»");
+  sub->add_option("--report-mode", options.mode,
+                  "Permission bits of the report files, octal (default 0600)");
 }
 
 std::function<void(size_t, size_t)> progress_bar(const char* what) {

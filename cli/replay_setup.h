@@ -12,6 +12,7 @@
 #include "protocol/result.h"
 #include "replay/report.h"
 #include "replay/runner.h"
+#include "replay/secret_book.h"
 
 namespace wa::cli {
 
@@ -28,12 +29,40 @@ struct ReplayInputs {
 Result<std::vector<replay::Prepared>> load_recordings(const ReplayInputs& in,
                                                       replay::RunnerOptions& options);
 
-// Writes `text` to `path`; one line on failure.
-Result<void> write_file(const std::string& path, const std::string& text);
+// The permission bits report files get unless --report-mode says otherwise: they may hold
+// what the application returned, so they are the user's alone.
+inline constexpr unsigned kReportMode = 0600;
 
-// Writes the reports asked for ("" skips one).
+// --report-mode MODE: octal permission bits, 0 to 0777 ("0644", "644"). Fails with one line
+// naming the option.
+Result<unsigned> parse_report_mode(const std::string& text);
+
+// Writes `text` to `path`, the file created (or truncated) with exactly `mode` as its
+// permission bits whatever the umask; one line on failure.
+Result<void> write_file(const std::string& path, const std::string& text,
+                        unsigned mode = kReportMode);
+
+// Writes the reports asked for ("" skips one), each with `mode`.
 Result<void> write_reports(const replay::RunReport& report, const std::string& json,
-                           const std::string& junit, const std::string& html);
+                           const std::string& junit, const std::string& html,
+                           unsigned mode = kReportMode);
+
+// The session secrets of a run (replay/secret_book.h) replaced by placeholders in every text of
+// `report`: learnt from each prepared recording (its correlated values, then its recorded
+// traffic) and then from what each copy saw live. Returns the book, for other texts printed.
+replay::SecretBook hide_secrets(replay::RunReport& report,
+                                const std::vector<const std::vector<replay::Prepared>*>& prepared);
+
+// The book hide_secrets() uses, learnt from the recordings and the sessions of `reports`.
+replay::SecretBook learn_secrets(const std::vector<const std::vector<replay::Prepared>*>& prepared,
+                                 const std::vector<const replay::RunReport*>& reports);
+
+// --show-secrets and --report-mode, shared by replay and diff.
+struct SecretOptions {
+  bool show = false;
+  std::string mode;  // "" → kReportMode
+};
+void add_secret_options(CLI::App* sub, SecretOptions& options);
 
 // A progress bar on stderr when it is a terminal ("" otherwise).
 std::function<void(size_t, size_t)> progress_bar(const char* what);

@@ -8,6 +8,7 @@
 
 #include "protocol/text.h"
 #include "protocol/url.h"
+#include "replay/secret_book.h"
 
 namespace wa::replay::run_detail {
 
@@ -417,7 +418,11 @@ void CopyRun::finish() {
   for (size_t c = 0; c < p_.correlations->size(); ++c) {
     const std::string* v = values_.live(c);
     live_.values.push_back(v ? std::optional<std::string>(*v) : std::nullopt);
+    if (v) result_.secrets.emplace_back(correlated_label(*p_.correlations, c), *v);
   }
+  for (const ClientState& client : clients_)
+    for (const cookie::Cookie& c : client.jar.list(0))
+      result_.secrets.emplace_back("cookie " + c.name, c.value);
   for (SessionState& s : sessions_)
     s.drop();
   http_.close_idle();

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "replay/matcher.h"
@@ -57,6 +58,10 @@ struct SessionResult {
   // The run's deadline (--deadline) passed while this copy ran: it was stopped where it was,
   // its connections closed. It fails: what it did not get to was not checked.
   bool cut_short = false;
+  // The live secrets this copy saw (label, value): its live correlated values and its clients'
+  // live cookies. No report prints them; they tell the reports what to hide
+  // (replay/secret_book.h).
+  std::vector<std::pair<std::string, std::string>> secrets;
 
   size_t failures() const { return failure_count(differences); }
   bool passed() const { return errors.empty() && failures() == 0 && !cut_short; }

@@ -20,12 +20,25 @@
 
 namespace wa::store {
 
+// What `har export --redact` hides. With `enabled`: every cookie value (Cookie and Set-Cookie
+// headers, the cookies arrays), credential-like header values (protocol/secret_names.h; an
+// auth scheme such as "Bearer" stays), credential-like URL query parameters (the URL and
+// queryString), form and JSON fields by the same rule at any depth (Socket.IO and Engine.IO
+// packets' JSON too), the whole data of Socket.IO CONNECT packets (the auth payload), and the
+// fields of Server-Sent Events. `headers` and `json_fields` name more (without `enabled`, only
+// those). Each distinct secret becomes one placeholder, "REDACTED-cookie-connect.sid-1",
+// "REDACTED-header-authorization-1", "REDACTED-query-token-1", …, at its place whatever its
+// length, and every later recurrence of a secret of 6 bytes or more in any header, URL, body or
+// message — raw, percent-encoded or JSON-escaped — by value, so that the redacted HAR still
+// imports and replays (correlation finds the placeholders where it found the values).
+// Bodies the recording keeps content-coded (gzip, br) are written as they are (base64).
 struct RedactOptions {
-  bool enabled = false;                  // cookie values, Authorization, Proxy-Authorization
+  bool enabled = false;
   std::vector<std::string> headers;      // more header names (case-insensitive)
   std::vector<std::string> json_fields;  // JSON member names, at any depth, in bodies and messages
 };
 
+// How every placeholder starts.
 inline constexpr std::string_view kRedacted = "REDACTED";
 
 // The recording as a HAR document.

@@ -148,9 +148,16 @@ TEST_CASE("--redact hides cookie values, Authorization and named fields") {
   std::string text = export_har(*data, redact).dump();
   CHECK(text.find("abcdefghijkl") == std::string::npos);
   CHECK(text.find("Bearer abc") == std::string::npos);
-  CHECK(text.find(R"(\"text\":\"REDACTED\")") != std::string::npos);
-  CHECK(text.find(R"({"name":"Location","value":"REDACTED"})") != std::string::npos);
-  CHECK(text.find("connect.sid=REDACTED; Path=/; HttpOnly") != std::string::npos);
+  // Each secret has its own placeholder, named after where it was found.
+  CHECK(text.find(R"(\"text\":\"REDACTED-field-text-1\")") != std::string::npos);
+  CHECK(text.find(R"({"name":"Location","value":"REDACTED-header-location-1"})") !=
+        std::string::npos);
+  CHECK(text.find("connect.sid=REDACTED-cookie-connect.sid-1; Path=/; HttpOnly") !=
+        std::string::npos);
+  CHECK(text.find("Bearer REDACTED-header-authorization-1") != std::string::npos);
+  // The form's password, and the Engine.IO sid of the session's URLs (a credential-like name).
+  CHECK(text.find("password=REDACTED-field-password-1") != std::string::npos);
+  CHECK(text.find("password=x") == std::string::npos);
   // Without --redact everything is there.
   std::string plain = export_har(*data, {}).dump();
   CHECK(plain.find("Bearer abc") != std::string::npos);
@@ -254,4 +261,50 @@ TEST_CASE("a revalidation that Playwright wrote as a cached 200 imports as the 3
   // Not conditional: a 200 as written.
   CHECK(data->exchanges[1].status == 200);
   CHECK(data->exchanges[1].response_body.bytes == "<svg/>");
+}
+
+TEST_CASE("--redact: a secret is replaced where it recurs, and short ones where they are") {
+  RecordingData rec;
+  Exchange login;
+  login.id = 1;
+  login.method = "POST";
+  login.url = "http://h/api/login";
+  login.request_headers = {{"Content-Type", "application/json"}};
+  login.request_body = Payload::whole(R"({"user":"amy","password":"pw1"})");
+  login.status = 200;
+  login.response_headers = {{"Content-Type", "application/json"}};
+  login.response_body = Payload::whole(R"({"accessToken":"tok-ABCDEF-123456","name":"amy"})");
+  Exchange files;
+  files.id = 2;
+  files.method = "GET";
+  files.url = "http://h/files/tok-ABCDEF-123456/list?page=2&api_key=k1";
+  files.request_headers = {{"X-Trace", "t=tok-ABCDEF-123456"}};
+  files.status = 101;
+  rec.exchanges = {login, files};
+  WsMessage hello;
+  hello.id = 1;
+  hello.exchange_id = 2;
+  hello.payload = Payload::whole(R"(42["hello","tok-ABCDEF-123456"])");
+  WsMessage connect = hello;
+  connect.id = 2;
+  connect.payload = Payload::whole(R"(40{"room":"r1"})");
+  rec.ws_messages = {connect, hello};
+
+  std::string text = export_har(rec, RedactOptions{true, {}, {}}).dump();
+  CHECK(text.find("tok-ABCDEF-123456") == std::string::npos);
+  // One placeholder for the token wherever it is: the body that issued it, a URL path, another
+  // header, a WebSocket message.
+  size_t n = 0;
+  for (size_t at = text.find("REDACTED-field-accesstoken-1"); at != std::string::npos;
+       at = text.find("REDACTED-field-accesstoken-1", at + 1))
+    ++n;
+  CHECK(n == 4);  // the response body, the URL, X-Trace, the message
+  // Short secrets are replaced where they are (and only there).
+  CHECK(text.find(R"(\"password\":\"REDACTED-field-password-1\")") != std::string::npos);
+  CHECK(text.find("api_key=REDACTED-query-api_key-1") != std::string::npos);
+  CHECK(text.find(R"({"name":"api_key","value":"REDACTED-query-api_key-1"})") != std::string::npos);
+  // The CONNECT packet's data is the auth payload: all of it.
+  CHECK(text.find(R"(40{\"room\":\"REDACTED-auth-room-1\"})") != std::string::npos);
+  CHECK(text.find(R"(\"user\":\"amy\")") != std::string::npos);
+  CHECK(text.find("page=2") != std::string::npos);
 }
