@@ -152,11 +152,16 @@ void check_events_came(const ReplayRun& run) {
 }
 
 // Whether a skipped line ("GET http://host/a (unmapped origin)") names this URL exactly.
+// The line names `url`: whole, or, for a URL with a query, up to its '?' and then its query
+// (credential-like query values, such as Chromium's cup2key, are shown as placeholders).
 bool names_url(const json& line, const std::string& url) {
   if (!line.is_string()) return false;
   const std::string& text = line.get_ref<const std::string&>();
-  for (size_t at = text.find(url); at != std::string::npos; at = text.find(url, at + 1)) {
-    size_t end = at + url.size();
+  const size_t query = url.find('?');
+  const std::string prefix = url.substr(0, query == std::string::npos ? url.size() : query + 1);
+  for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at + 1)) {
+    size_t end = at + prefix.size();
+    if (query != std::string::npos) end = std::min(text.find(' ', end), text.size());
     if (end == text.size() || text[end] == ' ') return true;
   }
   return false;
