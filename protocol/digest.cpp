@@ -35,14 +35,22 @@ std::string Sha256::hex_final() {
 
 void CappedBytes::append(std::string_view bytes) {
   total_ += bytes.size();
+  if (hash_) return hash_->update(bytes);
   size_t room = cap_ > kept_.size() ? cap_ - kept_.size() : 0;
-  if (!hash_ && bytes.size() > room) {
-    // Being cut: from here on everything is hashed, what was kept first.
-    hash_ = std::make_unique<Sha256>();
-    hash_->update(kept_);
+  if (bytes.size() <= room) {
+    // Grown by doubling as usual, but never past the cap: a body just under it holds one
+    // buffer of the cap's size, not twice that.
+    if (kept_.size() + bytes.size() > kept_.capacity()) {
+      kept_.reserve(std::min(cap_, std::max(kept_.size() + bytes.size(), kept_.capacity() * 2)));
+    }
+    kept_.append(bytes);
+    return;
   }
-  if (hash_) hash_->update(bytes);
-  kept_.append(bytes.substr(0, std::min(room, bytes.size())));
+  // Being cut: from here on everything is hashed, what was kept first.
+  kept_.append(bytes.substr(0, room));
+  hash_ = std::make_unique<Sha256>();
+  hash_->update(kept_);
+  hash_->update(bytes.substr(room));
 }
 
 std::string CappedBytes::sha256_hex() {

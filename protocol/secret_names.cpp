@@ -3,16 +3,11 @@
 #include <array>
 #include <string>
 
+#include "protocol/text.h"
+
 namespace wa::secrets {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-  return out;
-}
 
 // Words that hold a credential word without being one.
 constexpr std::array<std::string_view, 6> kLookAlikes = {"author", "keyboard", "keyword",
@@ -29,7 +24,7 @@ constexpr std::array<std::string_view, 7> kWhole = {"sid", "pass",   "pwd",     
 
 bool credential_name(std::string_view name) {
   if (name.empty()) return false;
-  std::string n = lower(name);
+  std::string n = text::to_lower(name);
   for (std::string_view whole : kWhole)
     if (n == whole) return true;
   // Look-alike words are blanked out before the parts are searched for.

@@ -237,5 +237,12 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+  return out;
+}
+
 }  // namespace text
 }  // namespace wa

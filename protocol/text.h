@@ -46,4 +46,7 @@ bool iequals(std::string_view a, std::string_view b);
 // Surrounding spaces and tabs removed (HTTP's OWS).
 std::string_view trim(std::string_view s);
 
+// ASCII letters lowered, the rest as it is (header and field names).
+std::string to_lower(std::string_view s);
+
 }  // namespace wa::text

@@ -1,6 +1,5 @@
 #include "replay/body.h"
 
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -9,16 +8,7 @@
 #include "protocol/text.h"
 
 namespace wa::replay {
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string_view header_value(const store::Headers& headers, std::string_view name) {
   for (const auto& h : headers)
@@ -37,7 +27,7 @@ std::optional<std::string> decode_content(std::string_view bytes, std::string_vi
 
 BodyKind body_kind(std::string_view content_type, std::string_view bytes) {
   if (bytes.empty()) return BodyKind::empty;
-  std::string type = lower(text::trim(content_type.substr(0, content_type.find(';'))));
+  std::string type = text::to_lower(text::trim(content_type.substr(0, content_type.find(';'))));
   bool utf8 = text::is_valid_utf8(bytes);
   auto ends_with = [&](std::string_view suffix) {
     return type.size() >= suffix.size() &&
@@ -67,57 +57,11 @@ std::string sha256_hex(std::string_view bytes) {
 
 // ---- CappedBody ----
 
-struct CappedBody::Hasher {
-  Hasher() : ctx(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr); }
-  ~Hasher() { EVP_MD_CTX_free(ctx); }
-  Hasher(const Hasher&) = delete;
-  Hasher& operator=(const Hasher&) = delete;
-  void update(std::string_view bytes) { EVP_DigestUpdate(ctx, bytes.data(), bytes.size()); }
-  std::string hex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    EVP_DigestFinal_ex(ctx, digest, &size);
-    return text::hex(std::string_view(reinterpret_cast<const char*>(digest), size));
-  }
-  EVP_MD_CTX* ctx;
-};
-
-CappedBody::CappedBody(size_t cap) : cap_(cap) {}
-CappedBody::~CappedBody() = default;
-CappedBody::CappedBody(CappedBody&&) noexcept = default;
-CappedBody& CappedBody::operator=(CappedBody&&) noexcept = default;
-
-void CappedBody::reserve(uint64_t bytes) {
-  kept_.reserve(size_t(std::min<uint64_t>(kept_.size() + bytes, cap_)));
-}
-
-void CappedBody::append(std::string_view piece) {
-  length_ += piece.size();
-  if (hash_) return hash_->update(piece);
-  size_t room = cap_ - kept_.size();
-  if (piece.size() <= room) {
-    // Grown by doubling as usual, but never past the cap: a body just under it holds one buffer
-    // of the cap's size, not twice that.
-    if (kept_.size() + piece.size() > kept_.capacity())
-      kept_.reserve(std::min(cap_, std::max(kept_.size() + piece.size(), kept_.capacity() * 2)));
-    kept_.append(piece);
-    return;
-  }
-  // Over the cap from here on: the kept bytes and the first piece's rest start the hash.
-  kept_.append(piece.substr(0, room));
-  hash_ = std::make_unique<Hasher>();
-  hash_->update(kept_);
-  hash_->update(piece.substr(room));
-}
-
 store::Payload CappedBody::take() {
   store::Payload p;
-  p.full_length = static_cast<std::int64_t>(length_);
-  if (hash_) p.sha256 = hash_->hex();
-  p.bytes = std::move(kept_);
-  kept_.clear();
-  hash_.reset();
-  length_ = 0;
+  p.full_length = static_cast<std::int64_t>(bytes_.size());
+  p.sha256 = bytes_.sha256_hex();
+  p.bytes = bytes_.take();
   return p;
 }
 

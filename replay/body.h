@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/digest.h"
 #include "storage/model.h"
 
 namespace wa::replay {
@@ -47,28 +48,21 @@ std::string sha256_hex(std::string_view bytes);
 // that stay under the cap cost no hashing at all.
 class CappedBody {
  public:
-  explicit CappedBody(size_t cap);
-  ~CappedBody();
-  CappedBody(CappedBody&&) noexcept;
-  CappedBody& operator=(CappedBody&&) noexcept;
+  explicit CappedBody(size_t cap) : bytes_(cap) {}
 
-  void append(std::string_view piece);
+  void append(std::string_view piece) { bytes_.append(piece); }
   // Room for `bytes` more (a declared Content-Length), never beyond the cap.
-  void reserve(uint64_t bytes);
+  void reserve(uint64_t bytes) { bytes_.reserve(bytes_.kept().size() + bytes); }
 
-  uint64_t length() const { return length_; }  // bytes appended so far
-  bool cut() const { return length_ > kept_.size(); }
-  const std::string& kept() const { return kept_; }
+  uint64_t length() const { return bytes_.size(); }  // bytes appended so far
+  bool cut() const { return bytes_.truncated(); }
+  const std::string& kept() const { return bytes_.kept(); }
   // The kept bytes, the whole length, and (when cut) the hash of the whole body. Leaves the
   // object empty.
   store::Payload take();
 
  private:
-  struct Hasher;
-  size_t cap_;
-  std::string kept_;
-  uint64_t length_ = 0;
-  std::unique_ptr<Hasher> hash_;  // set once the body went past the cap
+  digest::CappedBytes bytes_;
 };
 
 }  // namespace wa::replay

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/secret_names.h"
+#include "protocol/text.h"
 #include "protocol/url.h"
 #include "replay/correlation.h"
 #include "replay/spelling.h"
@@ -15,21 +16,6 @@
 namespace wa::replay {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 // Words a secret's field may hold that say nothing secret.
 constexpr std::array<std::string_view, 16> kCommonWords = {
@@ -39,7 +25,7 @@ constexpr std::array<std::string_view, 16> kCommonWords = {
 using Json = nlohmann::json;
 
 std::optional<Json> parse(std::string_view text) {
-  std::string_view t = trim(text);
+  std::string_view t = text::trim(text);
   if (t.empty() || (t.front() != '{' && t.front() != '[')) return std::nullopt;
   Json j = Json::parse(t.begin(), t.end(), nullptr, false);
   if (j.is_discarded()) return std::nullopt;
@@ -56,7 +42,7 @@ void walk(SecretBook& book, const Json& j, std::string_view key, bool secret,
     for (const Json& e : j)
       walk(book, e, key, secret, kind);
   } else if (secret) {
-    std::string label = std::string(kind) + " " + (key.empty() ? "data" : lower(key));
+    std::string label = std::string(kind) + " " + (key.empty() ? "data" : text::to_lower(key));
     if (j.is_string())
       book.learn(label, j.get<std::string>());
     else if (j.is_number())
@@ -74,7 +60,7 @@ bool is_text_payload(const store::Payload& p) {
 
 bool SecretBook::worth_hiding(std::string_view value) {
   if (value.size() < kMinLength) return false;
-  std::string l = lower(value);
+  std::string l = text::to_lower(value);
   return std::find(kCommonWords.begin(), kCommonWords.end(), l) == kCommonWords.end();
 }
 
@@ -152,37 +138,37 @@ void SecretBook::redact_in_place(std::string& text) const {
 // ---- Finding secrets ------------------------------------------------------------------------
 
 void learn_header(SecretBook& book, std::string_view name, std::string_view value) {
-  std::string n = lower(name);
+  std::string n = text::to_lower(name);
   if (n == "cookie") {
     std::string_view rest = value;
     while (!rest.empty()) {
       size_t semi = rest.find(';');
-      std::string_view pair = trim(rest.substr(0, semi));
+      std::string_view pair = text::trim(rest.substr(0, semi));
       rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
       size_t eq = pair.find('=');
       if (eq == std::string_view::npos) continue;
-      std::string_view v = trim(pair.substr(eq + 1));
+      std::string_view v = text::trim(pair.substr(eq + 1));
       if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-      book.learn("cookie " + std::string(trim(pair.substr(0, eq))), v);
+      book.learn("cookie " + std::string(text::trim(pair.substr(0, eq))), v);
     }
     return;
   }
   if (n == "set-cookie") {
-    std::string_view pair = trim(value.substr(0, value.find(';')));
+    std::string_view pair = text::trim(value.substr(0, value.find(';')));
     size_t eq = pair.find('=');
     if (eq == std::string_view::npos) return;
-    std::string_view v = trim(pair.substr(eq + 1));
+    std::string_view v = text::trim(pair.substr(eq + 1));
     if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-    book.learn("cookie " + std::string(trim(pair.substr(0, eq))), v);
+    book.learn("cookie " + std::string(text::trim(pair.substr(0, eq))), v);
     return;
   }
   if (!secrets::credential_name(n)) return;
-  std::string_view v = trim(value);
+  std::string_view v = text::trim(value);
   // "Bearer abc…", "Basic …": the credential alone, the scheme stays readable.
   size_t space = v.find(' ');
   if (space != std::string_view::npos && space > 0 &&
       v.find(' ', space + 1) == std::string_view::npos)
-    v = trim(v.substr(space + 1));
+    v = text::trim(v.substr(space + 1));
   book.learn("header " + n, v);
 }
 
@@ -195,8 +181,8 @@ void learn_url(SecretBook& book, std::string_view u) {
   for (const url::Query::Param& p : params.params()) {
     std::string name = p.name();
     if (!secrets::credential_name(name)) continue;
-    book.learn("query " + lower(name), p.value());
-    book.learn("query " + lower(name), p.raw_value);
+    book.learn("query " + text::to_lower(name), p.value());
+    book.learn("query " + text::to_lower(name), p.raw_value);
   }
 }
 
@@ -206,7 +192,7 @@ void learn_body(SecretBook& book, std::string_view body) {
     return;
   }
   // A form: name=value pairs, nothing else.
-  std::string_view t = trim(body);
+  std::string_view t = text::trim(body);
   if (t.empty() || t.find('=') == std::string_view::npos ||
       t.find_first_of(" \n<{") != std::string_view::npos)
     return;
@@ -214,8 +200,8 @@ void learn_body(SecretBook& book, std::string_view body) {
   for (const url::Query::Param& p : form.params()) {
     std::string name = p.name();
     if (!secrets::credential_name(name)) continue;
-    book.learn("field " + lower(name), p.value());
-    book.learn("field " + lower(name), p.raw_value);
+    book.learn("field " + text::to_lower(name), p.value());
+    book.learn("field " + text::to_lower(name), p.raw_value);
   }
 }
 
@@ -263,7 +249,7 @@ std::string correlated_label(const Correlations& correlations, size_t index) {
       name = std::string(p.substr(p.rfind('/') + 1));
     }
     if (!s.anchor.empty() && s.token >= 0) name = s.anchor;
-    if (!name.empty()) return "correlated " + lower(name);
+    if (!name.empty()) return "correlated " + text::to_lower(name);
   }
   return "correlated value";
 }
@@ -284,19 +270,19 @@ void learn_session(SecretBook& book, const SessionResult& session) {
     std::string label;
     if (path.starts_with("header ") || path.starts_with("cookie ")) {
       std::string_view name = path.substr(7);
-      if (lower(name) == "cookie" || lower(name) == "set-cookie") {
+      if (text::to_lower(name) == "cookie" || text::to_lower(name) == "set-cookie") {
         learn_header(book, name, d.expected);
         learn_header(book, name, d.actual);
         continue;
       }
       if (path.starts_with("cookie ") || secrets::credential_name(name))
-        label = std::string(path.substr(0, 7)) + lower(name);
+        label = std::string(path.substr(0, 7)) + text::to_lower(name);
     } else if (!last.empty() && secrets::credential_name(last)) {
-      label = "field " + lower(last);
+      label = "field " + text::to_lower(last);
     }
     if (label.empty()) continue;
     for (const std::string* v : {&d.expected, &d.actual}) {
-      std::string_view t = trim(*v);
+      std::string_view t = text::trim(*v);
       // format_differences' word for none, and the matcher's names for correlated values.
       if (t == "(absent)" || t.starts_with("\"⟨") || t.starts_with("⟨")) continue;
       if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
