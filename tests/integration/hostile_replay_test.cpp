@@ -16,6 +16,15 @@
 using namespace wa::test;
 using nlohmann::json;
 
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+constexpr long long kRssBoundMiB = 400;
+#else
+constexpr long long kRssBoundMiB = 160;
+#endif
+
 namespace {
 
 constexpr Millis kRunTimeout = 120000ms;
@@ -227,9 +236,10 @@ TEST_CASE("a 200 MiB body: streamed and hashed, not held; peak RSS bounded at co
   long long rss_kb = std::atoll(t.run.err.c_str() + at + 10);
   MESSAGE("replay of 4 x 200 MiB at concurrency 4: peak RSS " << rss_kb / 1024 << " MiB in "
                                                               << t.seconds << " s");
-  // Each copy keeps at most the comparison cap (16 MiB) of its body.
+  // Each copy keeps at most the comparison cap (16 MiB) of its body. Under AddressSanitizer its
+  // shadow memory and the quarantine of freed buffers come on top (283 MiB seen).
   CHECK(rss_kb > 0);
-  CHECK(rss_kb < 160 * 1024);
+  CHECK(rss_kb < kRssBoundMiB * 1024);
   json report = parse_json(read_text(json_file));
   REQUIRE(report.is_object());
   CHECK(report["sessions"].size() == 4);
