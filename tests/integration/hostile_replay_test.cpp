@@ -200,11 +200,16 @@ TEST_CASE("--deadline stops the whole run: summary, reports marked, exit 1; bad 
 
   // A deadline that does not pass changes nothing.
   HostileServer polite("polite");
-  t = workalready({"replay", "--db", db, "--target", polite.origin(), "--deadline", "1m"});
+  std::string polite_json = dir.file("polite.json");
+  t = workalready({"replay", "--db", db, "--target", polite.origin(), "--deadline", "1m",
+                   "--report-json", polite_json});
   INFO(show(t));
   CHECK(t.run.exit_code == 0);
   CHECK(contains(t.run.out, "replay: 1 session, 1 passed, 0 failed"));
   CHECK_FALSE(contains(t.run.out, "deadline"));
+  json polite_report = parse_json(read_text(polite_json));
+  REQUIRE(polite_report["sessions"].size() == 1);
+  CHECK(polite_report["sessions"][0]["exchanges"] == 2);  // /a and /slow, both compared
 
   for (std::string bad : {"0", "abc", "5x", "-1s", "1.5s", "s", "9999999h"}) {
     TimedRun b =
@@ -244,6 +249,8 @@ TEST_CASE("a 200 MiB body: streamed and hashed, not held; peak RSS bounded at co
   REQUIRE(report.is_object());
   CHECK(report["sessions"].size() == 4);
   CHECK(report["passed"] == true);
+  for (const json& session : report["sessions"])
+    CHECK(session["exchanges"] == 1);  // the 200 MiB response, compared by length and hash
 
   // A live body of another size (still over the cap): a difference by length and hash.
   HostileServer other("polite", {"--big-mb", "20"});
