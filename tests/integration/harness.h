@@ -38,6 +38,10 @@ std::string build_path(std::string_view relative);
 // letting a server bind port 0 itself and report its port; this is for when it cannot.
 int free_port();
 
+// A listening TCP socket on 127.0.0.1 with a port the kernel chose, for the tests' own raw
+// servers: its descriptor, and its port in `port`. Throws when it cannot listen.
+int listen_loopback(int backlog, int& port);
+
 // ---------------------------------------------------------------------------------------------
 // Process: one child process with captured stdout and stderr.
 //

@@ -43,15 +43,7 @@ class ScriptedBackend {
         return std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
       };
     }
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(fd_, 64) == 0);
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    port_ = ntohs(addr.sin_port);
+    fd_ = listen_loopback(64, port_);
     acceptor_ = std::thread([this] { accept_loop(); });
   }
   ~ScriptedBackend() {
